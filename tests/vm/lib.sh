@@ -1,0 +1,191 @@
+# shellcheck shell=bash
+# Helpers for guest test cases (tests/vm/cases/*.sh). Source it:
+#   . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+#
+#   KCXX_ROOT              repo root (same path in guest and host)
+#   die MSG...             print "FATAL: MSG" to stderr, exit 1
+#   load_ko PATH [PARAMS]  modprobe the module's in-tree deps, insmod PATH; dies
+#                          with insmod's error and the dmesg tail on failure
+#   unload_ko NAME         rmmod NAME (retries while busy); no-op if not loaded
+#   rxe_setup N            N veth pairs; pair k = veth(2k) 10.99.k.1 <-> veth(2k+1)
+#                          10.99.k.2, soft-RoCE rxe(2k)/rxe(2k+1) on them, policy
+#                          routing + static neighbours so traffic crosses the
+#                          veth wire; idempotent
+#   rxe_ip K SIDE          print 10.99.K.SIDE (SIDE 1 = veth(2K), 2 = veth(2K+1))
+#   rxe_link_down K        cut path K (both veths of pair K down)
+#   rxe_link_up K          heal path K and restore its routes and neighbours
+#   rxe_teardown           remove all rxe devices, veth pairs and rules
+#   wait_for SEC CMD...    retry CMD every 0.2 s until it succeeds or SEC pass
+
+# Everything here is safe under `set -euo pipefail`. If the sourcing case uses
+# errexit, a failing command is reported with file, line and command.
+if [[ $- == *e* ]]; then
+	set -E
+	trap 'echo "FAILED (exit $?): ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND" >&2' ERR
+fi
+
+KCXX_ROOT=${KCXX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export KCXX_ROOT
+
+die() {
+	echo "FATAL: $*" >&2
+	exit 1
+}
+
+_kcxx_guest_only() {
+	[[ ${KCXX_GUEST:-} == 1 ]] || die "$1: only inside the test guest (scripts/vm-test.sh)"
+}
+
+wait_for() {
+	local sec=$1 end
+	shift
+	end=$((SECONDS + sec))
+	until "$@"; do
+		((SECONDS < end)) || return 1
+		sleep 0.2
+	done
+}
+
+load_ko() {
+	_kcxx_guest_only load_ko
+	local path=${1:?load_ko PATH [params]} dep deps out
+	shift
+	[[ -f $path ]] || die "load_ko: no such module file: $path (built?)"
+	deps=$(modinfo -F depends "$path" 2>/dev/null) || die "load_ko: modinfo failed on $path"
+	for dep in ${deps//,/ }; do
+		[[ -d /sys/module/$dep ]] && continue
+		modprobe "$dep" 2>/dev/null ||
+			die "load_ko: $path needs module '$dep', which is not loaded and modprobe cannot find it (load it first)"
+	done
+	if ! out=$(insmod "$path" "$@" 2>&1); then
+		echo "load_ko: insmod $path $* failed: $out" >&2
+		dmesg | tail -n 20 >&2
+		die "load_ko: cannot load $path"
+	fi
+}
+
+unload_ko() {
+	_kcxx_guest_only unload_ko
+	local name=${1:?unload_ko NAME} i out
+	name=${name//-/_}
+	[[ -d /sys/module/$name ]] || return 0
+	for ((i = 0; i < 50; i++)); do
+		out=$(rmmod "$name" 2>&1) && return 0
+		sleep 0.2
+	done
+	echo "unload_ko: rmmod $name: $out" >&2
+	echo "unload_ko: refcnt $(cat "/sys/module/$name/refcnt" 2>/dev/null)," \
+		"holders: $(ls "/sys/module/$name/holders" 2>/dev/null | tr '\n' ' ')" >&2
+	die "unload_ko: cannot unload $name"
+}
+
+rxe_ip() { echo "10.99.${1:?rxe_ip K SIDE}.${2:?rxe_ip K SIDE}"; }
+
+_mac() { cat "/sys/class/net/$1/address"; }
+
+_rxe_sysctl_dev() {
+	local d=$1
+	sysctl -qw "net.ipv4.conf.$d.rp_filter=0" "net.ipv4.conf.$d.accept_local=1" >/dev/null
+}
+
+# Routes, rules and neighbours of pair k (idempotent; also used after link up).
+_rxe_pair_routes() {
+	local k=$1 a=veth$((2 * $1)) b=veth$((2 * $1 + 1))
+	local ipa=10.99.$1.1 ipb=10.99.$1.2 ta=$((100 + 2 * $1)) tb=$((101 + 2 * $1))
+	ip addr replace "$ipa/24" dev "$a"
+	ip addr replace "$ipb/24" dev "$b"
+	# Packets arriving on a veth are delivered locally (the local table first).
+	ip rule del pref 10 iif "$a" lookup local 2>/dev/null || true
+	ip rule add pref 10 iif "$a" lookup local
+	ip rule del pref 10 iif "$b" lookup local 2>/dev/null || true
+	ip rule add pref 10 iif "$b" lookup local
+	# From one end to the other goes out of the source's own veth.
+	ip route replace "$ipa/32" dev "$b" src "$ipb" table "$ta"
+	ip route replace "$ipb/32" dev "$a" src "$ipa" table "$tb"
+	ip rule del pref 20 from "$ipb" to "$ipa" lookup "$ta" 2>/dev/null || true
+	ip rule add pref 20 from "$ipb" to "$ipa" lookup "$ta"
+	ip rule del pref 20 from "$ipa" to "$ipb" lookup "$tb" 2>/dev/null || true
+	ip rule add pref 20 from "$ipa" to "$ipb" lookup "$tb"
+	# Static neighbours: no ARP round before the first RDMA connect.
+	ip neigh replace "$ipa" lladdr "$(_mac "$a")" dev "$b" nud permanent
+	ip neigh replace "$ipb" lladdr "$(_mac "$b")" dev "$a" nud permanent
+}
+
+rxe_setup() {
+	_kcxx_guest_only rxe_setup
+	local n=${1:?rxe_setup N} k d i
+	modprobe rdma_rxe || die "rxe_setup: modprobe rdma_rxe failed"
+	modprobe ib_uverbs || die "rxe_setup: modprobe ib_uverbs failed"
+	modprobe rdma_ucm || die "rxe_setup: modprobe rdma_ucm failed"
+	ip link set lo up
+	sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.all.accept_local=1 >/dev/null
+	# The local table moves from pref 0 to pref 1000 so rules 10/20 come first.
+	[[ -n $(ip rule show pref 1000) ]] || ip rule add pref 1000 lookup local
+	ip rule del pref 0 lookup local 2>/dev/null || true
+	for ((k = 0; k < n; k++)); do
+		local a=veth$((2 * k)) b=veth$((2 * k + 1))
+		if [[ ! -e /sys/class/net/$a ]]; then
+			ip link add "$a" type veth peer name "$b" || die "rxe_setup: cannot create $a/$b"
+		fi
+		for d in "$a" "$b"; do
+			# IPv4 only: no IPv6 link-local chatter on the wire.
+			sysctl -qw "net.ipv6.conf.$d.disable_ipv6=1" >/dev/null 2>&1 || true
+			_rxe_sysctl_dev "$d"
+			ip link set "$d" up
+		done
+		_rxe_pair_routes "$k"
+		for i in $((2 * k)) $((2 * k + 1)); do
+			if ! rdma link show "rxe$i/1" >/dev/null 2>&1; then
+				rdma link add "rxe$i" type rxe netdev "veth$i" ||
+					die "rxe_setup: rdma link add rxe$i on veth$i failed"
+			fi
+		done
+	done
+	for ((k = 0; k < n; k++)); do
+		for i in $((2 * k)) $((2 * k + 1)); do
+			wait_for 10 _rxe_active "$i" || die "rxe_setup: rxe$i not ACTIVE: $(rdma link show "rxe$i/1" 2>&1)"
+		done
+	done
+}
+
+_rxe_active() { rdma link show "rxe$1/1" 2>/dev/null | grep -q 'state ACTIVE'; }
+_oper_up() { [[ $(cat "/sys/class/net/$1/operstate" 2>/dev/null) == up ]]; }
+
+rxe_link_down() {
+	_kcxx_guest_only rxe_link_down
+	local k=${1:?rxe_link_down K}
+	ip link set "veth$((2 * k))" down || die "rxe_link_down: veth$((2 * k))"
+	ip link set "veth$((2 * k + 1))" down || die "rxe_link_down: veth$((2 * k + 1))"
+}
+
+rxe_link_up() {
+	_kcxx_guest_only rxe_link_up
+	local k=${1:?rxe_link_up K} d
+	for d in "veth$((2 * k))" "veth$((2 * k + 1))"; do
+		ip link set "$d" up || die "rxe_link_up: $d"
+	done
+	for d in "veth$((2 * k))" "veth$((2 * k + 1))"; do
+		wait_for 10 _oper_up "$d" || die "rxe_link_up: $d did not come up"
+	done
+	# Link down dropped the pair's table routes and neighbours: put them back.
+	_rxe_pair_routes "$k"
+}
+
+rxe_teardown() {
+	_kcxx_guest_only rxe_teardown
+	local dev i
+	for dev in $(rdma link show 2>/dev/null | sed -n 's/^link \(rxe[0-9]*\)\/.*/\1/p'); do
+		rdma link delete "$dev" 2>/dev/null || true
+	done
+	for dev in /sys/class/net/veth*; do
+		[[ -e $dev ]] || continue
+		i=${dev##*/veth}
+		[[ $i =~ ^[0-9]+$ ]] && ((i % 2 == 0)) && { ip link del "veth$i" 2>/dev/null || true; }
+	done
+	while ip rule del pref 10 2>/dev/null; do :; done
+	while ip rule del pref 20 2>/dev/null; do :; done
+	[[ -n $(ip rule show pref 0) ]] || ip rule add pref 0 lookup local
+	ip rule del pref 1000 lookup local 2>/dev/null || true
+	return 0
+}
