@@ -7,11 +7,11 @@
 # if_changed (rebuild when the command line changes) and objtool all apply
 # (kernel-cxx.md §A2-A3). Flags are derived, never copied.
 #
-# A module directory's Kbuild does:
-#   include $(KBUILD_EXTMOD)/kcxx-runtime/kbuild-cxx.mk
+# A module directory's Kbuild does, with the include LAST (the shim rule
+# needs the module lists):
 #   obj-m          += foo.o
 #   foo-y          := foo_cxx.o foo_main.o kx_shim_foo.o
-#   kx-cxx-objs    += foo_cxx.o
+#   include $(KBUILD_EXTMOD)/kcxx-runtime/kbuild-cxx.mk
 # with exactly ONE C++ object per module (a unity file): two C++ objects that
 # instantiate the same inline function break __mcount_loc / return-thunk
 # patching (kernel-cxx.md §A4). kx_shim_<module>.o is that module's copy of
@@ -67,8 +67,10 @@ endef
 $(obj)/%.o: $(src)/%.cpp $(obj)/kx_layout.h FORCE
 	$(call if_changed_rule,cxx_o_cpp)
 
-# Each module's own copy of the C shim.
-$(obj)/kx_shim_%.o: $(KCXX_DIR)/shim/kx_shim_all.c FORCE
+# Each module's own copy of the C shim. A static pattern rule, so that the
+# stem ($*) is the whole object name: kbuild derives KBUILD_MODNAME from it.
+kx-shim-objs := $(addprefix $(obj)/,$(filter kx_shim_%.o,$(foreach m,$(obj-m),$($(m:.o=-y)))))
+$(kx-shim-objs): $(obj)/%.o: $(KCXX_DIR)/shim/kx_shim_all.c FORCE
 	$(call if_changed_rule,cc_o_c)
 
 # kx_layout.h: sizes/alignments of embedded kernel objects and GFP values,

@@ -264,7 +264,7 @@ const char* check_timer_and_waitqueue() {
     SpinGuardBh g(e.lock_);
     return e.flag_;
   }, 30));
-  EXPECT(e.timer_.arm(20));
+  EXPECT(!e.timer_.arm(20));  // mod_timer: false = it was not pending before
   EXPECT(e.waitq_.wait_for([&] {
     SpinGuardBh g(e.lock_);
     return e.flag_;
