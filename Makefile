@@ -17,7 +17,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KX_CXX ?= g++
 J ?= $(shell nproc)
 
-.PHONY: all modules clean check unit vmtest buildtests demo deps
+.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps
 
 all: modules
 
@@ -25,12 +25,15 @@ modules:
 	@test -d "$(KDIR)" || { echo "no kernel build dir '$(KDIR)': run 'make deps' (or set KVER/KDIR)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(ROOT) KX_CXX=$(KX_CXX) -j$(J) modules
 
-clean:
-	-$(MAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null 2>&1
+clean: clean-modules
 	rm -rf build
+
+# Kbuild output only (keeps build/ with the unit-test objects and logs).
+clean-modules:
+	-$(MAKE) -C $(KDIR) M=$(ROOT) clean >/dev/null 2>&1
 	find . \( -name '*.o' -o -name '*.ko' -o -name '*.cmd' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name 'kx_layout.[hs]' -o -name 'modules.order' -o -name 'Module.symvers' \) \
-		-not -path './.git/*' -delete
+		-not -path './.git/*' -not -path './kcxx-runtime/user/*' -delete
 
 deps:
 	bash scripts/deps.sh

@@ -45,7 +45,7 @@ quiet_cmd_cxx_o_cpp = CXX $(quiet_modtag) $@
 # them as undefined (tests/build proves both layers; KX_CXX_SYMCHECK=0
 # disables this one to show modpost's).
 kx-forbidden-undef := _Znwm _Znam _ZnwmSt11align_val_t __cxa_atexit __cxa_guard_acquire \
-	__cxa_guard_release __dso_handle __gxx_personality_v0 _Unwind_Resume __cxa_throw
+	__cxa_guard_release __dso_handle __gxx_personality_v0 _Unwind_Resume __cxa_throw atexit
 KX_CXX_SYMCHECK ?= 1
 quiet_cmd_cxx_check = CXXCHK  $@
       cmd_cxx_check = \
