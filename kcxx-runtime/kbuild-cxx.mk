@@ -67,6 +67,14 @@ endef
 $(obj)/%.o: $(src)/%.cpp $(obj)/kx_layout.h FORCE
 	$(call if_changed_rule,cxx_o_cpp)
 
+# One C++ translation unit per module, enforced: a module whose object list
+# names two objects built from .cpp files is refused before anything builds.
+kx-cxx-srcs := $(patsubst %.cpp,%.o,$(notdir $(wildcard $(src)/*.cpp)))
+kx-multi-tu-modules := $(foreach m,$(obj-m),$(if $(word 2,$(filter $(kx-cxx-srcs),$($(m:.o=-y)))),$(m:.o=.ko)))
+ifneq ($(strip $(kx-multi-tu-modules)),)
+$(error $(kx-multi-tu-modules): more than one C++ translation unit in a module; use one unity .cpp that includes the others (kernel-cxx.md A4))
+endif
+
 # Each module's own copy of the C shim. A static pattern rule, so that the
 # stem ($*) is the whole object name: kbuild derives KBUILD_MODNAME from it.
 kx-shim-objs := $(addprefix $(obj)/,$(filter kx_shim_%.o,$(foreach m,$(obj-m),$($(m:.o=-y)))))

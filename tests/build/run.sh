@@ -6,6 +6,7 @@
 #   neg-new          plain new (_Znwm)           -> refused by our check
 #   neg-new/modpost  same, our check disabled    -> refused by modpost
 #   neg-static-dtor  static with a destructor    -> refused (atexit)
+#   neg-two-tu       two C++ objects in a module -> refused before building
 # Each case builds in its own scratch copy (M=<tmp>) against KDIR.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,5 +60,6 @@ expect_refused neg-ctor neg-ctor "" 'error: C\+\+ global constructor'
 expect_refused neg-new neg-new "" 'error: needs C\+\+ runtime symbols .*_Znwm'
 expect_refused neg-new/modpost neg-new "-modpost" 'ERROR: modpost: "_Znwm" .* undefined' KX_CXX_SYMCHECK=0
 expect_refused neg-static-dtor neg-static-dtor "" 'error: needs C\+\+ runtime symbols .*atexit'
+expect_refused neg-two-tu neg-two-tu "" 'more than one C\+\+ translation unit'
 echo "buildtests: $passed passed, $failed failed"
 [[ $failed == 0 ]]
