@@ -1,0 +1,955 @@
+// SPDX-License-Identifier: GPL-2.0
+// ibtrs-client: the C++ half (unity translation unit). Module tables,
+// parameters and exports are in ibtrs_clt_main.c.
+//
+// Objects and ownership:
+//   ibtrs_clt_sess  one per ibtrs_clt_open(): the permits (one per server
+//                   chunk, session-wide) and the paths
+//   ClPath          one RDMA-CM endpoint pair: 1 admin + nr_cpu IO
+//                   connections, the server's chunk addresses (rbufs) and one
+//                   preallocated ClReq per permit (MR + header buffer), so the
+//                   IO path allocates nothing
+//   ClCon           one RC QP + CQ + cm_id
+// Contexts: ibtrs_clt_request in any context; completions in softirq; path
+// set-up, error recovery, reconnect and the request-timeout scan in the
+// module workqueue; open/close in process context.
+//
+// Path states: CONNECTING -> CONNECTED -> ERROR (recovery work) ->
+// RECONNECTING ... -> CONNECTED, or CLOSING -> CLOSED (user close). A
+// request is only posted while its path is CONNECTED and the submitter is
+// counted in ClPath::users, so teardown (which first leaves CONNECTED, then
+// waits for users == 0, then drains every QP) never races a post.
+#include <runtime/runtime.cpp>
+
+#include "../common/common.h"
+#include <ibtrs/core/backoff.h>
+
+extern "C" {
+extern int ibtrs_clt_io_timeout_ms;
+extern int ibtrs_clt_hb_interval_ms;
+extern int ibtrs_clt_hb_missed_max;
+}
+
+using namespace ibtrs;
+namespace wire = ibtrs::wire;
+
+namespace {
+
+kx_workqueue* g_wq;
+
+enum PathState : u32 {
+  kConnecting = 0,
+  kConnected = 1,
+  kError = 2,         // recovery queued
+  kDisconnected = 3,  // torn down, reconnect may be scheduled
+  kClosing = 4,
+  kClosed = 5,
+};
+
+enum ReqState : u32 { kIdle = 0, kInflight = 1, kCompleting = 2 };
+
+constexpr u32 kWriteTrailer = sizeof(wire::RdmaWriteTrailerWire);
+constexpr u32 kReadTrailer = sizeof(wire::RdmaReadTrailerWire) + sizeof(wire::SgDescWire);
+
+}  // namespace
+
+struct ClPath;
+struct ClCon;
+
+struct ibtrs_permit {
+  u32 mem_id;
+  u32 con_type;
+  u64 pad;  // pdu follows, 8-byte aligned
+};
+static_assert(sizeof(ibtrs_permit) == 16);
+
+// One request slot per permit per path.
+struct ClReq {
+  KX_PINNED(ClReq);
+  ClReq() = default;
+  void on_inv(const rdma::Wc& wc);
+
+  ClPath* path = nullptr;
+  ClCon* con = nullptr;
+  u32 buf_id = 0;
+  int dir = IBTRS_READ;
+  Atomic<u32> state{kIdle};
+  u64 start_ns = 0;
+  bool timed_out = false;
+  ibtrs_clt_req_ops ops{};
+  kx_sgl* sg = nullptr;
+  u32 sg_cnt = 0;
+  u32 data_len = 0;
+  bool mr_valid = false;  // registered and not yet invalidated
+  int rsp_err = 0;
+  rdma::FastRegMr mr;
+  OwnArray<u8> iu;  // user header + trailer, DMA-mapped
+  rdma::DmaMapping iu_dma;
+  rdma::Cqe<ClReq, &ClReq::on_inv> inv_cqe{this};
+};
+
+struct ClCon {
+  ClCon(ClPath* p, u16 c) : path(p), cid(c) {}
+  KX_PINNED(ClCon);
+
+  int on_cm(kx_cm_id* id, const rdma::CmEvent& ev);
+  void on_recv(const rdma::Wc& wc);
+  void on_send(const rdma::Wc& wc);
+  void on_info_recv(const rdma::Wc& wc);
+  Result<void> wait_cm(const char* step);
+
+  ClPath* path;
+  u16 cid;
+  bool up = false;
+  int cm_status = 0;
+  u8 rsp[sizeof(wire::ConnRspWire)] = {};
+  SignalCounter sig;
+  Completion cm_done{KX_LOCK_CLASS("ibtrs_clt.con.cm_done")};
+  rdma::CmHandler<ClCon, &ClCon::on_cm> handler{this};
+  rdma::Cqe<ClCon, &ClCon::on_recv> recv_cqe{this};
+  rdma::Cqe<ClCon, &ClCon::on_send> send_cqe{this};
+  rdma::Cqe<ClCon, &ClCon::on_info_recv> info_cqe{this};
+  rdma::CmId id;
+  rdma::Cq cq;
+  rdma::Qp qp;
+};
+
+struct ClPath {
+  ClPath(ibtrs_clt_sess* s) : sess(s) {}
+  KX_PINNED(ClPath);
+
+  Result<void> start();
+  Result<void> connect_con(ClCon* con, bool first_conn);
+  Result<void> setup_reqs();
+  Result<void> exchange_info();
+  void stop(int err);
+  void error(const char* why, int err);
+  void err_work_fn();
+  void reconnect_work_fn();
+  void timeout_work_fn();
+  void complete_req(ClReq* req, int err);
+  void close();
+
+  ibtrs_clt_sess* sess;
+  u32 index = 0;
+  char name[kPathNameMax] = {};
+  bool has_src = false;
+  rdma::SockAddr src, dst;
+  wire::Uuid uuid{};
+  u16 recon_cnt = 0;
+  Atomic<u32> state{kConnecting};
+  Atomic<u32> users{0};
+  int reconnect_attempts = 0;
+  bool counted = false;  // in sess->connected (sess->mutex)
+  // Set-up results (geometry from con 0's CONN_RSP).
+  u32 queue_depth = 0, max_io_size = 0, max_hdr_size = 0, chunk_size = 0;
+  u32 max_pages = 0, max_data_sge = 1;
+  wire::ChunkGeometry geo = wire::ChunkGeometry::create(1, wire::kMinChunkSize).value();
+  kx_ib_device* dev = nullptr;
+  rdma::DeviceAttr dev_attr{};
+  rdma::Pd pd;
+  OwnArray<ClCon*> cons;
+  OwnArray<wire::RemoteChunk> rbufs;
+  Array<ClReq> reqs;
+  // INFO exchange on con 0.
+  OwnArray<u8> info_req_buf, info_rsp_buf;
+  rdma::DmaMapping info_req_dma, info_rsp_dma;
+  u32 info_rsp_len = 0;
+  int info_status = 0;
+  Completion info_done{KX_LOCK_CLASS("ibtrs_clt.path.info")};
+  WaitQueue users_wq{KX_LOCK_CLASS("ibtrs_clt.path.users")};
+  Work<ClPath, &ClPath::err_work_fn> err_work{this, KX_LOCK_CLASS("ibtrs_clt.path.err")};
+  DelayedWork<ClPath, &ClPath::reconnect_work_fn> reconnect_work{this, KX_LOCK_CLASS("ibtrs_clt.path.reconnect")};
+  DelayedWork<ClPath, &ClPath::timeout_work_fn> timeout_work{this, KX_LOCK_CLASS("ibtrs_clt.path.timeout")};
+};
+
+struct ibtrs_clt_sess {
+  ibtrs_clt_sess() = default;
+  KX_PINNED(ibtrs_clt_sess);
+
+  ibtrs_permit* permit(u32 i) {
+    return reinterpret_cast<ibtrs_permit*>(permits.data() + usize{i} * permit_stride);
+  }
+  void path_up(ClPath* p);
+  void path_down(ClPath* p);
+
+  ibtrs_clt_ops ops{};
+  char name[IBTRS_SESSNAME_MAX] = {};
+  wire::Uuid paths_uuid{};
+  u16 port = 0;
+  usize pdu_sz = 0;
+  u32 reconnect_delay_ms = 0;
+  int max_reconnect_attempts = 0;
+  u32 queue_depth = 0, max_io_size = 0, max_hdr_size = 0, max_segments = 0;
+  bool opened = false;  // link events only after open returned
+  OwnArray<ClPath*> paths;
+  u32 nr_paths = 0;
+  Atomic<u32> rr{0};
+  Mutex mutex{KX_LOCK_CLASS("ibtrs_clt.sess.mutex")};
+  u32 connected = 0;  // mutex
+  TagAllocator tags;
+  OwnArray<u8> permits;
+  usize permit_stride = 0;
+  WaitQueue permit_wq{KX_LOCK_CLASS("ibtrs_clt.sess.permit")};
+};
+
+// ---------------------------------------------------------------------------
+// Connections
+
+int ClCon::on_cm(kx_cm_id*, const rdma::CmEvent& ev) {
+  switch (ev.type) {
+    case KX_CM_EVENT_ADDR_RESOLVED:
+    case KX_CM_EVENT_ROUTE_RESOLVED:
+      cm_status = 0;
+      cm_done.complete();
+      return 0;
+    case KX_CM_EVENT_ESTABLISHED:
+      if (ev.private_data && ev.private_data_len >= sizeof(rsp))
+        __builtin_memcpy(rsp, ev.private_data, sizeof(rsp));
+      cm_status = 0;
+      up = true;
+      cm_done.complete();
+      return 0;
+    case KX_CM_EVENT_REJECTED: {
+      cm_status = -ECONNREFUSED;
+      if (ev.consumer_reject && ev.private_data) {
+        auto rej = wire::decode_conn_reject(static_cast<const u8*>(ev.private_data),
+                                            ev.private_data_len);
+        if (rej.is_ok()) cm_status = rej.value().peer_errno;
+      }
+      cm_done.complete();
+      return 0;
+    }
+    case KX_CM_EVENT_ADDR_ERROR:
+    case KX_CM_EVENT_ROUTE_ERROR:
+    case KX_CM_EVENT_CONNECT_ERROR:
+    case KX_CM_EVENT_UNREACHABLE:
+      cm_status = ev.status < 0 ? ev.status : -EHOSTUNREACH;
+      cm_done.complete();
+      return 0;
+    case KX_CM_EVENT_DISCONNECTED:
+    case KX_CM_EVENT_ADDR_CHANGE:
+    case KX_CM_EVENT_DEVICE_REMOVAL:
+    case KX_CM_EVENT_TIMEWAIT_EXIT:
+      if (up) path->error(kx_cm_event_msg(ev.type), -ECONNRESET);
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+Result<void> ClCon::wait_cm(const char* step) {
+  if (!cm_done.wait_for(kConnectTimeoutMs + 5000)) {
+    kx_err("path %s: con %u: %s timed out\n", path->name, cid, step);
+    return Error(-ETIMEDOUT);
+  }
+  cm_done.reinit();
+  if (cm_status) {
+    kx_err("path %s: con %u: %s failed (%d)\n", path->name, cid, step, cm_status);
+    return Error(cm_status);
+  }
+  return ok();
+}
+
+void ClCon::on_send(const rdma::Wc& wc) {
+  if (kx_unlikely(!rdma::wc_ok(wc)) && !wc_flushed(wc))
+    path->error(rdma::wc_status_str(wc), -EIO);
+}
+
+void ClCon::on_info_recv(const rdma::Wc& wc) {
+  ClPath* p = path;
+  if (!rdma::wc_ok(wc))
+    p->info_status = -EIO;
+  else if (wc.opcode != KX_WC_RECV)
+    p->info_status = -EPROTO;
+  else
+    p->info_rsp_len = wc.byte_len;
+  p->info_done.complete();
+}
+
+void ClReq::on_inv(const rdma::Wc& wc) {
+  mr_valid = false;
+  int err = rsp_err;
+  if (!rdma::wc_ok(wc)) {
+    if (!wc_flushed(wc)) path->error(rdma::wc_status_str(wc), -EIO);
+    err = -ECONNABORTED;
+  }
+  path->complete_req(this, err);
+}
+
+void ClCon::on_recv(const rdma::Wc& wc) {
+  ClPath* p = path;
+  if (!rdma::wc_ok(wc)) {
+    if (!wc_flushed(wc)) p->error(rdma::wc_status_str(wc), -EIO);
+    return;
+  }
+  const u32 st = p->state.load();
+  if (st != kConnected) return;
+  if (wc.opcode == KX_WC_RECV) {
+    // The zero-length SEND_WITH_INV of a READ answer: the server already
+    // invalidated our MR; the IO_RSP_W_INV immediate follows.
+    if (!(wc.wc_flags & KX_WC_WITH_INVALIDATE) || wc.byte_len != 0) {
+      p->error("unexpected SEND from server", -EPROTO);
+      return;
+    }
+    if (qp.post_recv(recv_cqe.get()).is_error()) p->error("cannot repost receive", -EIO);
+    return;
+  }
+  if (wc.opcode != KX_WC_RECV_RDMA_WITH_IMM || !(wc.wc_flags & KX_WC_WITH_IMM)) {
+    p->error("completion without immediate", -EPROTO);
+    return;
+  }
+  auto imm = wire::decode_client_imm(wc.imm_data, p->queue_depth, cid);
+  if (imm.is_error()) {
+    kx_err_rl("path %s: bad immediate 0x%08x on con %u (%d)\n", p->name, wc.imm_data, cid,
+              imm.error().code());
+    p->error(nullptr, imm.error().code());
+    return;
+  }
+  if (qp.post_recv(recv_cqe.get()).is_error()) {
+    p->error("cannot repost receive", -EIO);
+    return;
+  }
+  const wire::ClientImm m = imm.value();
+  if (m.type == wire::ImmType::kHbMsg) {
+    const rdma::SendWr wr =
+        rdma::wr_write_imm(send_cqe.get(), nullptr, 0, 0, 0, wire::kHbAckImm, sig.flags_for(1));
+    if (qp.post_send(wr).is_error()) p->error("cannot post heartbeat ack", -EIO);
+    return;
+  }
+  if (m.type == wire::ImmType::kHbAck) return;
+  ClReq* req = &p->reqs[m.msg_id];
+  if (req->state.load() != kInflight || req->con != this) {
+    kx_err_rl("path %s: response for idle request %u on con %u\n", p->name, m.msg_id, cid);
+    p->error(nullptr, -EPROTO);
+    return;
+  }
+  if (m.type == wire::ImmType::kIoRspWithInval) {
+    if (req->dir != IBTRS_READ || !req->mr_valid) {
+      p->error("W_INV response to a request without MR", -EPROTO);
+      return;
+    }
+    req->mr_valid = false;
+  }
+  if (req->mr_valid) {
+    // The server did not invalidate our MR: do it before the buffer goes
+    // back to the user, who may reuse it at once.
+    req->rsp_err = m.err;
+    const rdma::SendWr wr = req->mr.local_inv_wr(req->inv_cqe.get(), KX_SEND_SIGNALED);
+    sig.flags_for(1);
+    if (qp.post_send(wr).is_error()) p->error("cannot post LOCAL_INV", -EIO);
+    return;
+  }
+  p->complete_req(req, m.err);
+}
+
+// ---------------------------------------------------------------------------
+// Requests
+
+void ClPath::complete_req(ClReq* req, int err) {
+  u32 expected = kInflight;
+  if (!req->state.compare_exchange(expected, kCompleting)) return;
+  if (req->sg_cnt)
+    kx_ib_dma_unmap_sg(dev, req->sg, req->sg_cnt,
+                       req->dir == IBTRS_WRITE ? KX_DMA_TO_DEVICE : KX_DMA_FROM_DEVICE);
+  const ibtrs_clt_req_ops ops = req->ops;
+  if (err == -ECONNABORTED && req->timed_out) err = -ETIMEDOUT;
+  req->sg_cnt = 0;
+  req->state.store(kIdle);
+  if (ops.conf_fn) ops.conf_fn(ops.priv, err);
+}
+
+static int post_request(ClPath* p, ClCon* con, ClReq* req, const kvec* usr, usize nr, u32 usr_len) {
+  const u32 buf_id = req->buf_id;
+  const wire::RemoteChunk rb = p->rbufs[buf_id];
+  u8* iu = req->iu.data();
+  u32 off = 0;
+  for (usize i = 0; i < nr; i++) {
+    __builtin_memcpy(iu + off, usr[i].iov_base, usr[i].iov_len);
+    off += static_cast<u32>(usr[i].iov_len);
+  }
+  rdma::SendWr wrs[3];
+  u32 n = 0;
+  rdma::Sge sges[33];
+  u32 nsge = 0;
+  const u32 lkey = p->pd.local_dma_lkey();
+  int mapped = 0;
+  if (req->data_len) {
+    mapped = kx_ib_dma_map_sg(p->dev, req->sg, req->sg_cnt,
+                              req->dir == IBTRS_WRITE ? KX_DMA_TO_DEVICE : KX_DMA_FROM_DEVICE);
+    if (mapped <= 0) return -EIO;
+  }
+  const bool use_mr = req->data_len && (req->dir == IBTRS_READ || static_cast<u32>(mapped) > p->max_data_sge);
+  if (use_mr) {
+    const int m = kx_ib_mr_map_sg(req->mr.get(), req->sg, static_cast<u32>(mapped), kPageSize);
+    if (m != mapped) goto unmap_inval;
+    req->mr.bump_key();
+    const u32 access = req->dir == IBTRS_READ ? (KX_ACCESS_LOCAL_WRITE | KX_ACCESS_REMOTE_WRITE)
+                                              : KX_ACCESS_LOCAL_WRITE;
+    wrs[n++] = req->mr.reg_wr(con->send_cqe.get(), access, 0);
+    req->mr_valid = true;
+  }
+  {
+    Result<u32> imm = Error(-EINVAL);
+    u64 raddr = rb.addr;
+    if (req->dir == IBTRS_WRITE) {
+      if (use_mr) {
+        const rdma::MrInfo info = req->mr.info();
+        sges[nsge++] = rdma::Sge{info.iova, req->data_len, info.lkey};
+      } else {
+        for (int i = 0; i < mapped; i++)
+          sges[nsge++] = rdma::Sge{kx_sg_dma_address(req->sg, i), kx_sg_dma_len(req->sg, i), lkey};
+      }
+      (void)wire::encode_write_trailer(iu + usr_len, p->max_hdr_size - usr_len, static_cast<u16>(usr_len));
+      sges[nsge++] = req->iu_dma.sge(lkey, 0, usr_len + kWriteTrailer);
+      imm = p->geo.write_request_imm(buf_id, req->data_len, usr_len);
+    } else {
+      wire::SgDesc desc{};
+      if (use_mr) {
+        const rdma::MrInfo info = req->mr.info();
+        desc = wire::SgDesc{info.iova, info.rkey, req->data_len};
+      }
+      auto t = wire::encode_read_trailer(iu + usr_len, p->max_hdr_size - usr_len,
+                                         static_cast<u16>(usr_len), use_mr ? &desc : nullptr, use_mr);
+      if (t.is_error()) goto unmap_inval;
+      sges[nsge++] = req->iu_dma.sge(lkey, 0, usr_len + static_cast<u32>(t.value()));
+      imm = p->geo.read_request_imm(buf_id, req->data_len, usr_len, use_mr ? 1 : 0);
+      raddr += req->data_len;
+    }
+    if (imm.is_error()) goto unmap_inval;
+    req->iu_dma.sync_for_device();
+    wrs[n++] = rdma::wr_write_imm(con->send_cqe.get(), sges, nsge, raddr, rb.rkey, imm.value(), 0);
+    wrs[n - 1].flags = con->sig.flags_for(n);
+    req->sg_cnt = req->data_len ? req->sg_cnt : 0;
+    if (con->qp.post_send(wrs, n).is_error()) {
+      p->error("cannot post request", -EIO);
+      req->mr_valid = false;  // the QP is going down; the MR is re-created
+      goto unmap_err;
+    }
+    return 0;
+  }
+unmap_inval:
+  req->mr_valid = false;
+  if (mapped > 0)
+    kx_ib_dma_unmap_sg(p->dev, req->sg, req->sg_cnt,
+                       req->dir == IBTRS_WRITE ? KX_DMA_TO_DEVICE : KX_DMA_FROM_DEVICE);
+  return -EINVAL;
+unmap_err:
+  if (mapped > 0)
+    kx_ib_dma_unmap_sg(p->dev, req->sg, req->sg_cnt,
+                       req->dir == IBTRS_WRITE ? KX_DMA_TO_DEVICE : KX_DMA_FROM_DEVICE);
+  return -EIO;
+}
+
+// ---------------------------------------------------------------------------
+// Path set-up and teardown
+
+Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
+  con->id = KX_TRY(rdma::CmId::create(con->handler.get()));
+  KX_TRY(con->id.resolve_addr(has_src ? &src : nullptr, dst, kConnectTimeoutMs));
+  KX_TRY(con->wait_cm("address resolution"));
+  KX_TRY(con->id.resolve_route(kConnectTimeoutMs));
+  KX_TRY(con->wait_cm("route resolution"));
+  kx_ib_device* d = con->id.device();
+  if (!dev) {
+    dev = d;
+    dev_attr = rdma::query_device(d);
+    if (!dev_attr.mem_mgt_extensions) {
+      kx_err("path %s: device %s lacks fast registration\n", name, dev_attr.name);
+      return Error(-EOPNOTSUPP);
+    }
+    pd = KX_TRY(rdma::Pd::create(d));
+  } else if (d != dev) {
+    return Error(-EINVAL);
+  }
+  // Before CONN_RSP the queue depth is unknown: size for the largest the
+  // server may announce we accept (SERVICE_CON_QUEUE_DEPTH upstream).
+  const u32 qd = wire::kServiceConQueueDepth;
+  const u32 sq = min(3 * qd + 64, dev_attr.max_qp_wr);
+  const u32 rq = min(2 * qd + 16 + 1, dev_attr.max_qp_wr);
+  con->sig.init(min(qd, sq / 4));
+  rdma::QpCaps caps{sq, rq, min(dev_attr.max_send_sge, 32u), 1, 0};
+  con->cq = KX_TRY(rdma::Cq::create(d, sq + rq + 2,
+                                    static_cast<int>(con->cid % max(dev_attr.num_comp_vectors, 1u)),
+                                    rdma::PollCtx::softirq));
+  con->qp = KX_TRY(rdma::Qp::create(con->id, pd, con->cq, con->cq, caps));
+  if (con->cid == 0) max_data_sge = caps.max_send_sge > 1 ? caps.max_send_sge - 1 : 1;
+
+  wire::ConnReq req{wire::kProtoVersion, con->cid, static_cast<u16>(cons.size()), recon_cnt,
+                    uuid, sess->paths_uuid, first_conn};
+  u8 pdata[sizeof(wire::ConnReqWire)];
+  KX_TRY(wire::encode_conn_req(pdata, sizeof(pdata), req));
+  rdma::ConnParam cp;
+  cp.private_data = pdata;
+  cp.private_data_len = sizeof(pdata);
+  cp.responder_resources = 1;
+  cp.initiator_depth = 1;
+  KX_TRY(con->id.connect(cp));
+  KX_TRY(con->wait_cm("connect"));
+  auto rsp = wire::decode_conn_rsp(con->rsp, sizeof(con->rsp));
+  if (rsp.is_error()) {
+    kx_err("path %s: bad CONN_RSP (%d)\n", name, rsp.error().code());
+    return rsp.error();
+  }
+  const wire::ConnRsp r = rsp.value();
+  if (r.flags & wire::kMsgFlagNewRkey) {
+    kx_err("path %s: server uses always_invalidate (RKEY_RSP), not supported\n", name);
+    return Error(-EOPNOTSUPP);
+  }
+  if (con->cid == 0) {
+    if (r.queue_depth > qd) {
+      kx_err("path %s: server queue depth %u > %u\n", name, r.queue_depth, qd);
+      return Error(-EINVAL);
+    }
+    geo = KX_TRY(wire::chunk_geometry(r));
+    queue_depth = r.queue_depth;
+    max_io_size = r.max_io_size;
+    max_hdr_size = r.max_hdr_size;
+    chunk_size = geo.chunk_size();
+  } else if (r.queue_depth != queue_depth || r.max_io_size != max_io_size ||
+             r.max_hdr_size != max_hdr_size) {
+    kx_err("path %s: con %u: CONN_RSP differs from con 0\n", name, con->cid);
+    return Error(-EPROTO);
+  }
+  return ok();
+}
+
+Result<void> ClPath::setup_reqs() {
+  max_pages = min(max_io_size / static_cast<u32>(kPageSize) + 1, dev_attr.max_fast_reg_page_list_len);
+  reqs = KX_TRY(Array<ClReq>::create(queue_depth, Gfp::kernel));
+  for (u32 i = 0; i < queue_depth; i++) {
+    ClReq& r = reqs[i];
+    r.path = this;
+    r.buf_id = i;
+    r.mr = KX_TRY(rdma::FastRegMr::create(pd, max_pages));
+    r.iu = KX_TRY(OwnArray<u8>::create(max_hdr_size, Gfp::kernel));
+    r.iu_dma = KX_TRY(rdma::DmaMapping::create(dev, r.iu.data(), max_hdr_size, rdma::DmaDir::to_device));
+  }
+  return ok();
+}
+
+Result<void> ClPath::exchange_info() {
+  ClCon* c0 = cons[0];
+  const u16 max_sg = static_cast<u16>(queue_depth);
+  const usize rsp_size = wire::info_rsp_size(max_sg);
+  info_rsp_buf = KX_TRY(OwnArray<u8>::create(rsp_size, Gfp::kernel));
+  info_rsp_dma = KX_TRY(rdma::DmaMapping::create(dev, info_rsp_buf.data(), rsp_size, rdma::DmaDir::from_device));
+  info_req_buf = KX_TRY(OwnArray<u8>::create(sizeof(wire::InfoReqWire), Gfp::kernel));
+  KX_TRY(wire::encode_info_req(info_req_buf.data(), sizeof(wire::InfoReqWire), sess->name,
+                               __builtin_strlen(sess->name)));
+  info_req_dma = KX_TRY(rdma::DmaMapping::create(dev, info_req_buf.data(), sizeof(wire::InfoReqWire),
+                                                 rdma::DmaDir::to_device));
+  info_done.reinit();
+  info_status = 0;
+  const rdma::Sge rsge = info_rsp_dma.sge(pd.local_dma_lkey());
+  KX_TRY(c0->qp.post_recv(c0->info_cqe.get(), &rsge, 1));
+  const rdma::Sge ssge = info_req_dma.sge(pd.local_dma_lkey());
+  c0->sig.flags_for(1);
+  KX_TRY(c0->qp.post_send(rdma::wr_send(c0->send_cqe.get(), &ssge, 1, KX_SEND_SIGNALED)));
+  if (!info_done.wait_for(kConnectTimeoutMs)) {
+    kx_err("path %s: no INFO_RSP\n", name);
+    return Error(-ETIMEDOUT);
+  }
+  if (info_status) return Error(info_status);
+  info_rsp_dma.sync_for_cpu();
+  rbufs = KX_TRY(OwnArray<wire::RemoteChunk>::create(queue_depth, Gfp::kernel));
+  auto r = wire::decode_info_rsp(info_rsp_buf.data(), info_rsp_len, geo, rbufs.data(), queue_depth);
+  if (r.is_error()) {
+    kx_err("path %s: bad INFO_RSP (%d)\n", name, r.error().code());
+    return r.error();
+  }
+  return ok();
+}
+
+Result<void> ClPath::start() {
+  const u32 con_num = 1 + static_cast<u32>(kx_num_online_cpus());
+  cons = KX_TRY(OwnArray<ClCon*>::create(con_num, Gfp::kernel));
+  for (u32 i = 0; i < con_num; i++) {
+    cons[i] = new (Gfp::kernel) ClCon(this, static_cast<u16>(i));
+    if (!cons[i]) return Error(-ENOMEM);
+  }
+  // first_conn: the server may (re)create the session only if no other
+  // path of ours is connected (a rebooted server forgot it).
+  bool first;
+  {
+    MutexGuard g(sess->mutex);
+    first = sess->connected == 0;
+  }
+  for (u32 i = 0; i < con_num; i++) KX_TRY(connect_con(cons[i], first));
+  if (sess->queue_depth && (queue_depth != sess->queue_depth || max_io_size != sess->max_io_size ||
+                            max_hdr_size != sess->max_hdr_size)) {
+    kx_err("path %s: server geometry changed (queue depth %u -> %u)\n", name, sess->queue_depth,
+           queue_depth);
+    return Error(-EINVAL);
+  }
+  KX_TRY(setup_reqs());
+  KX_TRY(exchange_info());
+  for (u32 i = 0; i < con_num; i++)
+    for (u32 k = 0; k < 2 * queue_depth + 16; k++) KX_TRY(cons[i]->qp.post_recv(cons[i]->recv_cqe.get()));
+  return ok();
+}
+
+// Tears down every connection; requests in flight complete with err.
+// Process context. Idempotent.
+void ClPath::stop(int err) {
+  timeout_work.cancel_sync();
+  users_wq.wait([this] { return users.load() == 0; });
+  for (usize i = 0; i < cons.size(); i++)
+    if (cons[i] && cons[i]->id) (void)cons[i]->id.disconnect();
+  for (usize i = 0; i < cons.size(); i++)
+    if (cons[i]) cons[i]->qp.drain();
+  // No completion can run any more: fail what is left.
+  for (usize i = 0; i < reqs.size(); i++) complete_req(&reqs[i], err);
+  for (usize i = 0; i < cons.size(); i++) {
+    ClCon* c = cons[i];
+    if (!c) continue;
+    c->qp.reset();
+    c->cq.reset();
+    c->id.reset();
+    destroy(c);
+  }
+  cons = OwnArray<ClCon*>();
+  reqs.reset();
+  info_req_dma.reset();
+  info_rsp_dma.reset();
+  pd.reset();
+  dev = nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Errors, recovery, reconnect, timeouts
+
+// Any context: leaves CONNECTED once and queues the recovery.
+void ClPath::error(const char* why, int err) {
+  u32 expected = kConnected;
+  if (!state.compare_exchange(expected, kError)) return;
+  if (why)
+    kx_err_rl("path %s: error: %s (%d)\n", name, why, err);
+  else
+    kx_err_rl("path %s: error (%d)\n", name, err);
+  err_work.queue(g_wq);
+}
+
+void ibtrs_clt_sess::path_up(ClPath* p) {
+  bool fire = false;
+  {
+    MutexGuard g(mutex);
+    if (p->counted) return;
+    p->counted = true;
+    fire = connected++ == 0 && opened;
+  }
+  if (fire && ops.link_ev) ops.link_ev(ops.priv, IBTRS_CLT_LINK_EV_RECONNECTED);
+}
+
+void ibtrs_clt_sess::path_down(ClPath* p) {
+  bool fire = false;
+  {
+    MutexGuard g(mutex);
+    if (!p->counted) return;
+    p->counted = false;
+    fire = --connected == 0 && opened;
+  }
+  if (fire && ops.link_ev) ops.link_ev(ops.priv, IBTRS_CLT_LINK_EV_DISCONNECTED);
+}
+
+static u32 reconnect_delay(ibtrs_clt_sess* s, int attempt) {
+  return ibtrs::backoff_delay_ms(s->reconnect_delay_ms, static_cast<u32>(attempt), kx_random_u32());
+}
+
+static void schedule_reconnect(ClPath* p) {
+  ibtrs_clt_sess* s = p->sess;
+  if (s->max_reconnect_attempts == 0 ||
+      (s->max_reconnect_attempts > 0 && p->reconnect_attempts >= s->max_reconnect_attempts)) {
+    kx_info("path %s: not reconnecting (%d attempts, max %d)\n", p->name, p->reconnect_attempts,
+            s->max_reconnect_attempts);
+    return;
+  }
+  p->reconnect_work.queue(reconnect_delay(s, p->reconnect_attempts), g_wq);
+}
+
+void ClPath::err_work_fn() {
+  stop(-ECONNABORTED);
+  u32 expected = kError;
+  if (!state.compare_exchange(expected, kDisconnected)) return;  // closing took over
+  sess->path_down(this);
+  schedule_reconnect(this);
+}
+
+void ClPath::reconnect_work_fn() {
+  u32 expected = kDisconnected;
+  if (!state.compare_exchange(expected, kConnecting)) return;
+  recon_cnt++;
+  reconnect_attempts++;
+  auto r = start();
+  expected = kConnecting;
+  if (r.is_error()) {
+    kx_info("path %s: reconnect attempt %d failed (%d)\n", name, reconnect_attempts, r.error().code());
+    stop(-ECONNABORTED);
+    if (state.compare_exchange(expected, kDisconnected)) schedule_reconnect(this);
+    return;
+  }
+  if (!state.compare_exchange(expected, kConnected)) {
+    stop(-ECONNABORTED);
+    return;
+  }
+  kx_info("path %s: reconnected after %d attempts\n", name, reconnect_attempts);
+  reconnect_attempts = 0;
+  sess->path_up(this);
+  timeout_work.queue(1000, g_wq);
+}
+
+// Every second: a request older than io_timeout_ms fails the path (rxe can
+// lose a request silently; a lost request must become a reconnect, never a
+// hang).
+void ClPath::timeout_work_fn() {
+  if (state.load() != kConnected) return;
+  const u64 now = kx_ktime_ns();
+  const u64 limit = u64(ibtrs_clt_io_timeout_ms) * 1000000ull;
+  for (usize i = 0; i < reqs.size(); i++) {
+    ClReq& r = reqs[i];
+    if (r.state.load() == kInflight && now - r.start_ns > limit) {
+      r.timed_out = true;
+      kx_err("path %s: request %u timed out after %d ms\n", name, r.buf_id, ibtrs_clt_io_timeout_ms);
+      error(nullptr, -ETIMEDOUT);
+      return;
+    }
+  }
+  timeout_work.queue(1000, g_wq);
+}
+
+void ClPath::close() {
+  state.exchange(kClosing);
+  reconnect_work.cancel_sync();
+  err_work.cancel_sync();
+  stop(-ECONNABORTED);
+  sess->path_down(this);
+  state.store(kClosed);
+}
+
+// ---------------------------------------------------------------------------
+// C API
+
+static void free_sess(ibtrs_clt_sess* s) {
+  for (u32 i = 0; i < s->nr_paths; i++) {
+    if (!s->paths[i]) continue;
+    s->paths[i]->close();
+    destroy(s->paths[i]);
+    s->paths[i] = nullptr;
+  }
+  if (s->tags.depth() && s->tags.in_use())
+    kx_err("session %s closed with %u permits still held\n", s->name, s->tags.in_use());
+  destroy(s);
+}
+
+static Result<void> parse_addr(rdma::SockAddr& out, const char* str, u16 port) {
+  if (!str) return Error(-EINVAL);
+  return to_result(kx_addr_parse(str, __builtin_strlen(str), port, out.get()));
+}
+
+static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* sessname,
+                                         const ibtrs_addr* paths, usize paths_num, u16 port,
+                                         usize pdu_sz, u8 reconnect_delay_sec,
+                                         i16 max_reconnect_attempts) {
+  if (!ops || !sessname || !paths || paths_num == 0 || paths_num > wire::kMaxPaths ||
+      pdu_sz > 65536 || max_reconnect_attempts < -1)
+    return Error(-EINVAL);
+  char field[wire::kPathNameFieldSize] = {};
+  copy_str(field, sizeof(field), sessname);
+  KX_TRY(wire::validate_path_name(field, sizeof(field)));
+  auto owned = KX_TRY(make_own<ibtrs_clt_sess>(Gfp::kernel));
+  ibtrs_clt_sess* s = owned.leak();
+  auto r = [&]() -> Result<void> {
+    s->ops = *ops;
+    copy_str(s->name, sizeof(s->name), sessname);
+    for (u8& b : s->paths_uuid.bytes) b = static_cast<u8>(kx_random_u32());
+    s->paths_uuid.bytes[0] |= 1;  // never nil
+    s->port = port;
+    s->pdu_sz = pdu_sz;
+    s->reconnect_delay_ms = u32{reconnect_delay_sec} * 1000;
+    s->max_reconnect_attempts = max_reconnect_attempts;
+    s->paths = KX_TRY(OwnArray<ClPath*>::create(paths_num, Gfp::kernel));
+    for (usize i = 0; i < paths_num; i++) {
+      ClPath* p = new (Gfp::kernel) ClPath(s);
+      if (!p) return Error(-ENOMEM);
+      s->paths[i] = p;
+      s->nr_paths = static_cast<u32>(i + 1);
+      p->index = static_cast<u32>(i);
+      KX_TRY(parse_addr(p->dst, paths[i].dst, port));
+      if (paths[i].src && paths[i].src[0]) {
+        KX_TRY(parse_addr(p->src, paths[i].src, 0));
+        p->has_src = true;
+      }
+      for (u8& b : p->uuid.bytes) b = static_cast<u8>(kx_random_u32());
+      p->uuid.bytes[0] |= 1;
+      if (p->has_src) {
+        format_path_name(p->name, sizeof(p->name), p->src, p->dst);
+      } else {
+        char d[IBTRS_ADDR_STR_MAX];
+        if (p->dst.to_str(d, sizeof(d)) < 0) copy_str(d, sizeof(d), "?");
+        copy_str(p->name, sizeof(p->name), d);
+      }
+    }
+    int first_err = 0;
+    for (u32 i = 0; i < s->nr_paths; i++) {
+      ClPath* p = s->paths[i];
+      auto st = p->start();
+      if (st.is_error()) {
+        kx_err("path %s: cannot connect (%d)\n", p->name, st.error().code());
+        p->stop(-ECONNABORTED);
+        if (!first_err) first_err = st.error().code();
+        p->state.store(kDisconnected);
+        continue;
+      }
+      if (!s->queue_depth) {
+        s->queue_depth = p->queue_depth;
+        s->max_io_size = p->max_io_size;
+        s->max_hdr_size = p->max_hdr_size;
+        s->max_segments = min(p->max_io_size / static_cast<u32>(kPageSize), p->max_pages - 1);
+      }
+      p->state.store(kConnected);
+      s->path_up(p);
+      kx_info("path %s: connected, session '%s', %u connections, queue depth %u, max io %u\n",
+              p->name, s->name, static_cast<u32>(p->cons.size()), p->queue_depth, p->max_io_size);
+    }
+    if (!s->queue_depth) return Error(first_err ? first_err : -ECONNREFUSED);
+    s->tags = KX_TRY(TagAllocator::create(s->queue_depth, Gfp::kernel));
+    s->permit_stride = round_up(sizeof(ibtrs_permit) + pdu_sz, 8);
+    s->permits = KX_TRY(OwnArray<u8>::create(s->permit_stride * s->queue_depth, Gfp::kernel));
+    for (u32 i = 0; i < s->queue_depth; i++) s->permit(i)->mem_id = i;
+    for (u32 i = 0; i < s->nr_paths; i++) {
+      ClPath* p = s->paths[i];
+      if (p->state.load() == kConnected)
+        p->timeout_work.queue(1000, g_wq);
+      else
+        schedule_reconnect(p);
+    }
+    {
+      MutexGuard g(s->mutex);
+      s->opened = true;
+    }
+    return ok();
+  }();
+  if (r.is_error()) {
+    free_sess(s);
+    return r.error();
+  }
+  return s;
+}
+
+extern "C" struct ibtrs_clt_sess* ibtrs_clt_open(const struct ibtrs_clt_ops* ops, const char* sessname,
+                                                 const struct ibtrs_addr* paths, usize paths_num,
+                                                 u16 port, usize pdu_sz, u8 reconnect_delay_sec,
+                                                 i16 max_reconnect_attempts,
+                                                 u32 nr_poll_queues) noexcept {
+  (void)nr_poll_queues;  // poll queues: not implemented yet (docs/ibtrs.md)
+  auto r = open_sess(ops, sessname, paths, paths_num, port, pdu_sz, reconnect_delay_sec,
+                     max_reconnect_attempts);
+  if (r.is_error()) return err_ptr<ibtrs_clt_sess>(r.error().code());
+  return r.value();
+}
+
+extern "C" void ibtrs_clt_close(struct ibtrs_clt_sess* sess) noexcept {
+  if (!sess) return;
+  {
+    MutexGuard g(sess->mutex);
+    sess->opened = false;  // no link events during close
+  }
+  free_sess(sess);
+}
+
+extern "C" struct ibtrs_permit* ibtrs_clt_get_permit(struct ibtrs_clt_sess* sess,
+                                                     enum ibtrs_clt_con_type con_type,
+                                                     enum ibtrs_permit_wait wait) noexcept {
+  i32 tag = sess->tags.try_get();
+  if (tag < 0 && wait == IBTRS_PERMIT_WAIT)
+    sess->permit_wq.wait([&] { return (tag = sess->tags.try_get()) >= 0; });
+  if (tag < 0) return nullptr;
+  ibtrs_permit* p = sess->permit(static_cast<u32>(tag));
+  p->con_type = con_type;
+  return p;
+}
+
+extern "C" void ibtrs_clt_put_permit(struct ibtrs_clt_sess* sess, struct ibtrs_permit* permit) noexcept {
+  if (!permit) return;
+  sess->tags.put(permit->mem_id);
+  sess->permit_wq.wake_all();
+}
+
+extern "C" void* ibtrs_permit_to_pdu(struct ibtrs_permit* permit) noexcept { return permit + 1; }
+
+extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
+                                 struct ibtrs_clt_sess* sess, struct ibtrs_permit* permit,
+                                 const struct kvec* usr, usize nr, usize data_len,
+                                 struct scatterlist* sg, unsigned int sg_cnt) noexcept {
+  if (!sess || !permit || !ops || (dir != IBTRS_READ && dir != IBTRS_WRITE) ||
+      permit->mem_id >= sess->queue_depth || (data_len && (!sg || !sg_cnt)) || (nr && !usr))
+    return -EINVAL;
+  usize usr_len = 0;
+  for (usize i = 0; i < nr; i++) usr_len += usr[i].iov_len;
+  const u32 trailer = dir == IBTRS_WRITE ? kWriteTrailer : kReadTrailer;
+  if (data_len > sess->max_io_size || usr_len + trailer > sess->max_hdr_size) return -EMSGSIZE;
+  if (data_len && sg_cnt > sess->max_segments) return -EINVAL;
+  if (!data_len) sg_cnt = 0;
+  const u32 n = sess->nr_paths;
+  for (u32 tries = 0; tries < n; tries++) {
+    ClPath* p = sess->paths[sess->rr.fetch_add(1) % n];
+    p->users.add_fetch(1);
+    if (p->state.load() != kConnected) {
+      if (p->users.sub_fetch(1) == 0) p->users_wq.wake_all();
+      continue;
+    }
+    ClReq* req = &p->reqs[permit->mem_id];
+    u32 expected = kIdle;
+    int ret;
+    if (!req->state.compare_exchange(expected, kInflight)) {
+      ret = -EBUSY;  // permit used twice at once
+    } else {
+      ClCon* con = p->cons[0];
+      if (permit->con_type == IBTRS_IO_CON && p->cons.size() > 1)
+        con = p->cons[1 + static_cast<u32>(kx_cpu_current()) % (p->cons.size() - 1)];
+      req->con = con;
+      req->dir = dir;
+      req->ops = *ops;
+      req->sg = reinterpret_cast<kx_sgl*>(sg);
+      req->sg_cnt = sg_cnt;
+      req->data_len = static_cast<u32>(data_len);
+      req->timed_out = false;
+      req->start_ns = kx_ktime_ns();
+      ret = post_request(p, con, req, usr, nr, static_cast<u32>(usr_len));
+      if (ret) {
+        req->sg_cnt = 0;
+        req->state.store(kIdle);
+      }
+    }
+    if (p->users.sub_fetch(1) == 0 && p->state.load() != kConnected) p->users_wq.wake_all();
+    return ret;
+  }
+  return -ECONNABORTED;
+}
+
+extern "C" int ibtrs_clt_rdma_cq_direct(struct ibtrs_clt_sess*, unsigned int) noexcept {
+  return 0;  // poll queues are not implemented yet: nothing to reap
+}
+
+extern "C" int ibtrs_clt_query(struct ibtrs_clt_sess* sess, struct ibtrs_attrs* attr) noexcept {
+  if (!sess || !attr) return -EINVAL;
+  attr->queue_depth = sess->queue_depth;
+  attr->max_io_size = sess->max_io_size;
+  attr->max_segments = sess->max_segments;
+  attr->max_hdr_size = sess->max_hdr_size;
+  return 0;
+}
+
+extern "C" int ibtrs_clt_module_init(void) noexcept {
+  if (ibtrs_clt_io_timeout_ms < 1000) {
+    kx_err("io_timeout_ms must be >= 1000\n");
+    return -EINVAL;
+  }
+  g_wq = kx_wq_alloc("ibtrs_clt_wq", 0);
+  return g_wq ? 0 : -ENOMEM;
+}
+
+extern "C" void ibtrs_clt_module_exit(void) noexcept {
+  kx_wq_destroy(g_wq);
+  kx_runtime_exit();
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+// Code shared by ibtrs-server and ibtrs-client, included by each module's
+// unity translation unit (one C++ object per module, kernel-cxx.md §A4).
+#pragma once
+
+#include <kx/kx.h>
+#include <kx/rdma.h>
+#include <ibtrs/core/wire.h>
+#include <ibtrs.h>
+
+namespace ibtrs {
+
+using namespace kx;
+namespace rdma = kx::rdma;
+
+// rdma_cm timeouts for address/route resolution and connection set-up
+// (upstream RTRS_CONNECT_TIMEOUT_MS).
+inline constexpr u32 kConnectTimeoutMs = 30000;
+// Max length of "src@dst" path names ("ip:..." twice and the '@').
+inline constexpr usize kPathNameMax = 2 * IBTRS_ADDR_STR_MAX;
+
+// ERR_PTR / IS_ERR for the C API.
+template <typename T> inline T* err_ptr(int err) {
+  return reinterpret_cast<T*>(static_cast<uptr>(static_cast<isize>(err)));
+}
+
+// A fixed-size array of non-movable T (locks, Cqe, lists...), allocated once
+// and default-constructed in place; elements are destroyed in reverse order.
+template <typename T>
+class Array {
+ public:
+  Array() = default;
+  static Result<Array> create(usize n, Gfp gfp) {
+    if (n == 0) return Array();
+    if (n > ~usize(0) / sizeof(T)) return Error(-EOVERFLOW);
+    T* p = static_cast<T*>(alloc_raw(n * sizeof(T), gfp | kGfpZero));
+    if (!p) return Error(-ENOMEM);
+    for (usize i = 0; i < n; i++) new (&p[i]) T();
+    return Array(p, n);
+  }
+  Array(Array&& o) : data_(exchange(o.data_, nullptr)), size_(exchange(o.size_, 0)) {}
+  Array& operator=(Array&& o) {
+    if (this != &o) {
+      reset();
+      data_ = exchange(o.data_, nullptr);
+      size_ = exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  KX_NONCOPYABLE(Array);
+  ~Array() { reset(); }
+  void reset() {
+    if (!data_) return;
+    for (usize i = size_; i-- > 0;) data_[i].~T();
+    free_raw(exchange(data_, nullptr));
+    size_ = 0;
+  }
+  T& operator[](usize i) {
+    KX_BUG_ON(i >= size_);
+    return data_[i];
+  }
+  usize size() const { return size_; }
+  T* data() { return data_; }
+
+ private:
+  Array(T* p, usize n) : data_(p), size_(n) {}
+  T* data_ = nullptr;
+  usize size_ = 0;
+};
+
+// Bounded string copy; always NUL-terminates (cap > 0).
+inline usize copy_str(char* dst, usize cap, const char* src, usize max_src = ~usize(0)) {
+  usize n = 0;
+  while (n + 1 < cap && n < max_src && src[n]) {
+    dst[n] = src[n];
+    n++;
+  }
+  dst[n] = '\0';
+  return n;
+}
+
+// "ip:10.99.0.2@ip:10.99.0.1" (upstream rtrs_addr_to_str order: src@dst).
+inline void format_path_name(char* out, usize cap, const rdma::SockAddr& src,
+                             const rdma::SockAddr& dst) {
+  char a[IBTRS_ADDR_STR_MAX], b[IBTRS_ADDR_STR_MAX];
+  if (src.to_str(a, sizeof(a)) < 0) copy_str(a, sizeof(a), "?");
+  if (dst.to_str(b, sizeof(b)) < 0) copy_str(b, sizeof(b), "?");
+  usize n = copy_str(out, cap, a);
+  if (n + 1 < cap) {
+    out[n++] = '@';
+    copy_str(out + n, cap - n, b);
+  }
+}
+
+// Unsignaled sends with a signal interval: every interval-th WR posted on a
+// send queue is SIGNALED, so the SQ slots of the unsignaled WRs before it
+// are reclaimed by its completion. The SQ is sized for the WRs of every
+// request that can be in flight plus one interval.
+class SignalCounter {
+ public:
+  void init(u32 interval) { interval_ = interval ? interval : 1; }
+  // flags for the last WR of a chain of n WRs.
+  u32 flags_for(u32 n) {
+    const u32 before = count_.fetch_add(n);
+    return (before / interval_ != (before + n) / interval_) ? KX_SEND_SIGNALED : 0;
+  }
+
+ private:
+  Atomic<u32> count_{0};
+  u32 interval_ = 1;
+};
+
+// Completion status worth a log line (flushes are the normal end of a QP).
+inline bool wc_flushed(const rdma::Wc& wc) { return wc.status == KX_WC_WR_FLUSH_ERR; }
+
+}  // namespace ibtrs

@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-2.0
+// ibtrs-server: the C++ half (unity translation unit). The module tables,
+// parameters and exports are in ibtrs_srv_main.c.
+//
+// Objects and ownership (structure guarded by ibtrs_srv_ctx::mutex):
+//   ibtrs_srv_ctx   one per ibtrs_srv_open(): listeners, sessions
+//   ibtrs_srv_sess  one per client session (paths_uuid): the chunk pool
+//                   (queue_depth chunks, allocated once) and one op per chunk
+//   SrvPath         one per client path (sess_uuid): cid_num connections and
+//                   the chunk registration (FR MRs) on that path's device
+//   SrvCon          one RC QP + CQ + cm_id
+//   ibtrs_srv_op    the request occupying one chunk (busy from its IO_REQ
+//                   until ibtrs_srv_resp_rdma)
+// Contexts: CM events in process context (rdma_cm wq, handler mutex held);
+// completions in softirq; INFO_REQ handling, path close and reaping in the
+// module workqueue.
+//
+// Peer input is never trusted: a malformed message closes its path with one
+// log line (rate limited), and nothing on the wire reaches a BUG or WARN.
+#include <runtime/runtime.cpp>
+
+#include "../common/common.h"
+
+extern "C" {
+extern int ibtrs_srv_sess_queue_depth;
+extern int ibtrs_srv_max_chunk_size;
+extern bool ibtrs_srv_always_invalidate;
+extern int ibtrs_srv_max_sessions;
+}
+
+using namespace ibtrs;
+namespace wire = ibtrs::wire;
+
+namespace {
+
+enum PathState : u32 { kConnecting = 0, kConnected = 1, kClosing = 2 };
+
+kx_workqueue* g_wq;
+
+// Server chunk header room (upstream MAX_HDR_SIZE = PAGE_SIZE): max_io_size
+// = chunk_size - kMaxHdrSize.
+constexpr u32 kMaxHdrSize = static_cast<u32>(kPageSize);
+// Pages per FR MR: rxe caps fast registration at 512 pages (test-bed.md).
+constexpr u32 kMaxMrPages = 512;
+constexpr u32 kInfoReqBufSize = sizeof(wire::InfoReqWire);
+
+}  // namespace
+
+struct SrvPath;
+
+// ---------------------------------------------------------------------------
+struct SrvCon {
+  SrvCon(SrvPath* p, u16 c) : path(p), cid(c) {}
+  KX_PINNED(SrvCon);
+
+  int on_cm(kx_cm_id* id, const rdma::CmEvent& ev);
+  void on_recv(const rdma::Wc& wc);
+  void on_send(const rdma::Wc& wc);
+  void on_info_recv(const rdma::Wc& wc);
+  Result<void> post_empty_recvs(u32 n);
+  bool post_resp(ibtrs_srv_op* op, int err);
+
+  SrvPath* path;
+  u16 cid;
+  bool established = false;
+  SignalCounter sig;
+  rdma::CmHandler<SrvCon, &SrvCon::on_cm> handler{this};
+  rdma::Cqe<SrvCon, &SrvCon::on_recv> recv_cqe{this};
+  rdma::Cqe<SrvCon, &SrvCon::on_send> send_cqe{this};
+  rdma::Cqe<SrvCon, &SrvCon::on_info_recv> info_cqe{this};
+  // Teardown order is explicit (SrvPath::teardown): qp, cq, id.
+  rdma::CmId id;
+  rdma::Cq cq;
+  rdma::Qp qp;
+};
+
+// Where chunk i lives on one path: the MR covering it.
+struct ChunkRef {
+  u64 addr;  // MR iova of the chunk's first byte
+  u32 lkey;
+  u32 rkey;
+};
+
+struct SrvPath {
+  SrvPath(ibtrs_srv_sess* s, const wire::Uuid& u, u16 n, u16 rc)
+      : sess(s), sess_uuid(u), cid_num(n), recon_cnt(rc) {}
+  KX_PINNED(SrvPath);
+
+  void schedule_close(const char* why, int err);
+  void close_work_fn();
+  void info_work_fn();
+  void teardown();
+  Result<void> register_chunks();
+  Result<void> send_info_rsp();
+  bool all_cons_up();
+
+  ibtrs_srv_sess* sess;
+  wire::Uuid sess_uuid;
+  u16 cid_num;
+  u16 recon_cnt;
+  ListNode node;       // sess->paths (or ctx->dead_paths once closed)
+  Atomic<u32> state{kConnecting};
+  Atomic<u32> inflight{0};  // ops upcalled on this path and not yet answered
+  char name[kPathNameMax] = {};
+  rdma::SockAddr src, dst;
+  kx_ib_device* dev = nullptr;
+  rdma::DeviceAttr dev_attr{};
+  rdma::Pd pd;
+  OwnArray<SrvCon*> cons;
+  // Chunk registration: nr_mrs MRs of chunks_per_mr chunks each.
+  u32 chunks_per_mr = 0;
+  Array<rdma::SgTable> mr_sg;
+  Array<rdma::FastRegMr> mrs;
+  OwnArray<ChunkRef> chunk_refs;
+  bool registered = false;
+  // INFO_REQ receive buffer and INFO_RSP send buffer (con 0).
+  OwnArray<u8> info_req_buf;
+  rdma::DmaMapping info_req_dma;
+  u32 info_req_len = 0;
+  OwnArray<u8> info_rsp_buf;
+  rdma::DmaMapping info_rsp_dma;
+  WaitQueue idle_wq{KX_LOCK_CLASS("ibtrs_srv.path.idle")};
+  Work<SrvPath, &SrvPath::info_work_fn> info_work{this, KX_LOCK_CLASS("ibtrs_srv.path.info")};
+  Work<SrvPath, &SrvPath::close_work_fn> close_work{this, KX_LOCK_CLASS("ibtrs_srv.path.close")};
+};
+
+struct ibtrs_srv_op {
+  ibtrs_srv_sess* sess = nullptr;
+  SrvPath* path = nullptr;
+  SrvCon* con = nullptr;
+  u32 buf_id = 0;
+  wire::IoRequest req{};
+  Atomic<u32> busy{0};
+};
+
+struct ibtrs_srv_sess {
+  ibtrs_srv_sess(ibtrs_srv_ctx* c, const wire::Uuid& u, const wire::ChunkGeometry& g)
+      : ctx(c), paths_uuid(u), geo(g) {}
+  KX_PINNED(ibtrs_srv_sess);
+  ~ibtrs_srv_sess() {
+    for (usize i = 0; i < chunk_va.size(); i++)
+      if (chunk_va[i]) kx::free_pages(chunk(i), chunk_order);
+  }
+
+  Result<void> init() {
+    chunk_order = ilog2(geo.chunk_size() / kPageSize);
+    chunk_va = KX_TRY(OwnArray<u64>::create(geo.queue_depth(), Gfp::kernel));
+    for (u32 i = 0; i < geo.queue_depth(); i++) {
+      void* p = kx::alloc_pages(chunk_order, Gfp::kernel | kGfpZero | KX_GFP_NOWARN);
+      if (!p) return Error(-ENOMEM);
+      chunk_va[i] = reinterpret_cast<uptr>(p);
+    }
+    ops = KX_TRY(Array<ibtrs_srv_op>::create(geo.queue_depth(), Gfp::kernel));
+    for (u32 i = 0; i < geo.queue_depth(); i++) {
+      ops[i].sess = this;
+      ops[i].buf_id = i;
+    }
+    return ok();
+  }
+  u8* chunk(usize i) { return reinterpret_cast<u8*>(static_cast<uptr>(chunk_va[i])); }
+
+  ibtrs_srv_ctx* ctx;
+  wire::Uuid paths_uuid;
+  wire::ChunkGeometry geo;
+  ListNode node;  // ctx->sessions
+  List<SrvPath, &SrvPath::node> paths;
+  char name[IBTRS_SESSNAME_MAX] = {};
+  OwnArray<u64> chunk_va;
+  u32 chunk_order = 0;
+  Array<ibtrs_srv_op> ops;
+  bool link_up = false;  // LINK_EV_CONNECTED delivered
+  void* priv = nullptr;
+};
+
+struct ibtrs_srv_ctx {
+  explicit ibtrs_srv_ctx(const ibtrs_srv_ops& o, u16 p) : ops(o), port(p) {}
+  KX_PINNED(ibtrs_srv_ctx);
+
+  int on_listen_cm(kx_cm_id* id, const rdma::CmEvent& ev);
+  int reject(kx_cm_id* id, int err);
+  int connect_request(kx_cm_id* id, const rdma::CmEvent& ev);
+  Result<ibtrs_srv_sess*> find_or_create_sess(const wire::ConnReq& req);
+  void reap_work_fn();
+
+  ibtrs_srv_ops ops;
+  u16 port;
+  bool closing = false;
+  Mutex mutex{KX_LOCK_CLASS("ibtrs_srv.ctx.mutex")};
+  List<ibtrs_srv_sess, &ibtrs_srv_sess::node> sessions;  // mutex
+  List<SrvPath, &SrvPath::node> dead_paths;               // mutex
+  u32 nr_sessions = 0;
+  rdma::CmHandler<ibtrs_srv_ctx, &ibtrs_srv_ctx::on_listen_cm> handler{this};
+  rdma::CmId listen_id;
+  Work<ibtrs_srv_ctx, &ibtrs_srv_ctx::reap_work_fn> reap_work{this, KX_LOCK_CLASS("ibtrs_srv.ctx.reap")};
+};
+
+// ---------------------------------------------------------------------------
+// Connections
+
+Result<void> SrvCon::post_empty_recvs(u32 n) {
+  for (u32 i = 0; i < n; i++) KX_TRY(qp.post_recv(recv_cqe.get()));
+  return ok();
+}
+
+int SrvCon::on_cm(kx_cm_id*, const rdma::CmEvent& ev) {
+  switch (ev.type) {
+    case KX_CM_EVENT_ESTABLISHED:
+      established = true;
+      return 0;
+    case KX_CM_EVENT_DISCONNECTED:
+    case KX_CM_EVENT_ADDR_CHANGE:
+    case KX_CM_EVENT_DEVICE_REMOVAL:
+    case KX_CM_EVENT_TIMEWAIT_EXIT:
+    case KX_CM_EVENT_CONNECT_ERROR:
+    case KX_CM_EVENT_UNREACHABLE:
+    case KX_CM_EVENT_REJECTED:
+      path->schedule_close(kx_cm_event_msg(ev.type), ev.status);
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+void SrvCon::on_send(const rdma::Wc& wc) {
+  if (kx_unlikely(!rdma::wc_ok(wc)) && !wc_flushed(wc))
+    path->schedule_close(rdma::wc_status_str(wc), -EIO);
+}
+
+void SrvCon::on_info_recv(const rdma::Wc& wc) {
+  if (!rdma::wc_ok(wc)) {
+    if (!wc_flushed(wc)) path->schedule_close(rdma::wc_status_str(wc), -EIO);
+    return;
+  }
+  if (cid != 0 || (wc.opcode & KX_WC_RECV) == 0 || wc.opcode == KX_WC_RECV_RDMA_WITH_IMM) {
+    path->schedule_close("unexpected message instead of INFO_REQ", -EPROTO);
+    return;
+  }
+  path->info_req_len = wc.byte_len;
+  path->info_work.queue(g_wq);
+}
+
+void SrvCon::on_recv(const rdma::Wc& wc) {
+  SrvPath* p = path;
+  if (!rdma::wc_ok(wc)) {
+    if (!wc_flushed(wc)) p->schedule_close(rdma::wc_status_str(wc), -EIO);
+    return;
+  }
+  if (p->state.load() != kConnected) return;
+  if (wc.opcode != KX_WC_RECV_RDMA_WITH_IMM || !(wc.wc_flags & KX_WC_WITH_IMM)) {
+    p->schedule_close("message without immediate", -EPROTO);
+    return;
+  }
+  ibtrs_srv_sess* s = p->sess;
+  auto imm = wire::decode_server_imm(wc.imm_data, s->geo, cid);
+  if (imm.is_error()) {
+    kx_err_rl("path %s: bad immediate 0x%08x on con %u (%d)\n", p->name, wc.imm_data, cid,
+              imm.error().code());
+    p->schedule_close(nullptr, imm.error().code());
+    return;
+  }
+  if (qp.post_recv(recv_cqe.get()).is_error()) {
+    p->schedule_close("cannot repost receive", -EIO);
+    return;
+  }
+  const wire::ServerImm m = imm.value();
+  if (m.type == wire::ImmType::kHbMsg) {
+    const rdma::SendWr wr = rdma::wr_write_imm(send_cqe.get(), nullptr, 0, 0, 0, wire::kHbAckImm,
+                                               sig.flags_for(1));
+    if (qp.post_send(wr).is_error()) p->schedule_close("cannot post heartbeat ack", -EIO);
+    return;
+  }
+  if (m.type != wire::ImmType::kIoReq) return;  // HB_ACK: liveness only
+
+  ibtrs_srv_op* op = &s->ops[m.buf_id];
+  if (op->busy.exchange(1) != 0) {
+    kx_err_rl("path %s: request for busy chunk %u\n", p->name, m.buf_id);
+    p->schedule_close(nullptr, -EBUSY);
+    return;
+  }
+  u8* chunk = s->chunk(m.buf_id);
+  auto req = wire::decode_io_request(chunk, s->geo.chunk_size(), m.offset);
+  if (req.is_error()) {
+    op->busy.store(0);
+    kx_err_rl("path %s: malformed request in chunk %u at offset %u (%d)\n", p->name, m.buf_id,
+              m.offset, req.error().code());
+    p->schedule_close(nullptr, req.error().code());
+    return;
+  }
+  op->path = p;
+  op->con = this;
+  op->req = req.value();
+  p->inflight.add_fetch(1);
+  const int dir = op->req.type == wire::MsgType::kWrite ? IBTRS_WRITE : IBTRS_READ;
+  const int ret = s->ctx->ops.rdma_ev(s->priv, op, dir, chunk, op->req.data_len,
+                                      chunk + op->req.usr_offset, op->req.usr_len);
+  if (ret) (void)post_resp(op, ret);
+}
+
+// Answers op on this connection. Any context.
+bool SrvCon::post_resp(ibtrs_srv_op* op, int err) {
+  SrvPath* p = path;
+  ibtrs_srv_sess* s = p->sess;
+  const wire::IoRequest req = op->req;
+  const u32 buf_id = op->buf_id;
+  if (err > 0) err = -err;
+  if (err < -wire::kIoRspMaxErrno) err = -EIO;  // ENOTSUPP & co. do not fit 9 bits
+  bool posted = false;
+  if (p->state.load() == kConnected) {
+    const bool read = req.type == wire::MsgType::kRead;
+    const bool inval = read && req.need_inval;
+    const u32 imm = wire::io_rsp_imm(buf_id, err, inval).value();
+    rdma::SendWr wrs[3];
+    u32 n = 0;
+    rdma::Sge sge;
+    if (read && err == 0 && req.has_desc) {
+      const ChunkRef& c = p->chunk_refs[buf_id];
+      sge = rdma::Sge{c.addr, req.desc.len, c.lkey};
+      wrs[n++] = rdma::wr_write(send_cqe.get(), &sge, 1, req.desc.addr,
+                                static_cast<u32>(req.desc.key), 0);
+    }
+    if (inval) wrs[n++] = rdma::wr_send_inv(send_cqe.get(), nullptr, 0, req.desc.key, 0);
+    wrs[n++] = rdma::wr_write_imm(send_cqe.get(), nullptr, 0, 0, 0, imm, 0);
+    wrs[n - 1].flags = sig.flags_for(n);
+    // The chunk is free once the client sees the answer, which comes after
+    // everything posted here: release it before posting.
+    op->busy.store(0);
+    if (qp.post_send(wrs, n).is_error())
+      p->schedule_close("cannot post response", -EIO);
+    else
+      posted = true;
+  } else {
+    op->busy.store(0);
+  }
+  (void)s;
+  if (p->inflight.sub_fetch(1) == 0) p->idle_wq.wake_all();
+  return posted;
+}
+
+// ---------------------------------------------------------------------------
+// Paths
+
+void SrvPath::schedule_close(const char* why, int err) {
+  u32 cur = state.load();
+  while (cur != kClosing) {
+    if (state.compare_exchange(cur, kClosing)) {
+      if (why)
+        kx_info("path %s: closing: %s (%d)\n", name, why, err);
+      else
+        kx_info("path %s: closing (%d)\n", name, err);
+      close_work.queue(g_wq);
+      return;
+    }
+  }
+}
+
+bool SrvPath::all_cons_up() {
+  for (usize i = 0; i < cons.size(); i++)
+    if (!cons[i] || !cons[i]->established) return false;
+  return true;
+}
+
+// Maps the session's chunks on this path's device and allocates the MRs
+// that will expose them (each MR covers chunks_per_mr whole chunks).
+Result<void> SrvPath::register_chunks() {
+  const wire::ChunkGeometry& geo = sess->geo;
+  const u32 qd = geo.queue_depth();
+  const u32 pages_per_chunk = geo.chunk_size() / kPageSize;
+  u32 max_pages = min(dev_attr.max_fast_reg_page_list_len, kMaxMrPages);
+  if (max_pages < pages_per_chunk) return Error(-EINVAL);
+  u32 per = min(max_pages / pages_per_chunk, qd);
+  while (qd % per) per--;  // sg_cnt must divide queue_depth (INFO_RSP rule)
+  chunks_per_mr = per;
+  const u32 nr = qd / per;
+  mr_sg = KX_TRY(Array<rdma::SgTable>::create(nr, Gfp::kernel));
+  mrs = KX_TRY(Array<rdma::FastRegMr>::create(nr, Gfp::kernel));
+  chunk_refs = KX_TRY(OwnArray<ChunkRef>::create(qd, Gfp::kernel));
+  for (u32 m = 0; m < nr; m++) {
+    mr_sg[m] = KX_TRY(rdma::SgTable::create(per, Gfp::kernel));
+    for (u32 i = 0; i < per; i++)
+      mr_sg[m].set_buf(i, sess->chunk(m * per + i), geo.chunk_size());
+    const u32 mapped = KX_TRY(mr_sg[m].map(dev, rdma::DmaDir::bidirectional));
+    mrs[m] = KX_TRY(rdma::FastRegMr::create(pd, per * pages_per_chunk));
+    KX_TRY(mrs[m].map(mr_sg[m], mapped));
+    mrs[m].bump_key();
+    const rdma::MrInfo info = mrs[m].info();
+    if (info.length != u64{per} * geo.chunk_size()) return Error(-EINVAL);
+    for (u32 i = 0; i < per; i++)
+      chunk_refs[m * per + i] = ChunkRef{info.iova + u64{i} * geo.chunk_size(), info.lkey, info.rkey};
+  }
+  return ok();
+}
+
+// REG_MR of every chunk MR, then the INFO_RSP SEND, on con 0 in one ordered
+// stream: the client touches no chunk before it has INFO_RSP.
+Result<void> SrvPath::send_info_rsp() {
+  SrvCon* c0 = cons[0];
+  const u32 nr = static_cast<u32>(mrs.size());
+  for (u32 m = 0; m < nr;) {
+    rdma::SendWr wrs[KX_SEND_CHAIN_MAX];
+    u32 n = 0;
+    for (; n < KX_SEND_CHAIN_MAX && m < nr; n++, m++)
+      wrs[n] = mrs[m].reg_wr(c0->send_cqe.get(), KX_ACCESS_LOCAL_WRITE | KX_ACCESS_REMOTE_WRITE, 0);
+    wrs[n - 1].flags = c0->sig.flags_for(n);
+    KX_TRY(c0->qp.post_send(wrs, n));
+  }
+  const wire::ChunkGeometry& geo = sess->geo;
+  const usize size = wire::info_rsp_size(static_cast<u16>(nr));
+  info_rsp_buf = KX_TRY(OwnArray<u8>::create(size, Gfp::kernel));
+  auto descs = KX_TRY(OwnArray<wire::SgDesc>::create(nr, Gfp::kernel));
+  for (u32 m = 0; m < nr; m++) {
+    const rdma::MrInfo info = mrs[m].info();
+    descs[m] = wire::SgDesc{info.iova, info.rkey, static_cast<u32>(info.length)};
+  }
+  KX_TRY(wire::encode_info_rsp(info_rsp_buf.data(), size, geo, descs.data(), static_cast<u16>(nr)));
+  info_rsp_dma = KX_TRY(rdma::DmaMapping::create(dev, info_rsp_buf.data(), size, rdma::DmaDir::to_device));
+  const rdma::Sge sge = info_rsp_dma.sge(pd.local_dma_lkey());
+  const rdma::SendWr wr = rdma::wr_send(c0->send_cqe.get(), &sge, 1, KX_SEND_SIGNALED);
+  c0->sig.flags_for(1);
+  return c0->qp.post_send(wr);
+}
+
+void SrvPath::info_work_fn() {
+  ibtrs_srv_ctx* ctx = sess->ctx;
+  if (state.load() != kConnecting) return;
+  info_req_dma.sync_for_cpu();
+  auto info = wire::decode_info_req(info_req_buf.data(), info_req_len);
+  if (info.is_error()) {
+    kx_err("path %s: malformed INFO_REQ (%d)\n", name, info.error().code());
+    schedule_close(nullptr, info.error().code());
+    return;
+  }
+  const wire::PathName pn = info.value().path_name;
+  bool fire = false;
+  {
+    MutexGuard g(ctx->mutex);
+    if (!all_cons_up()) {
+      kx_err("path %s: INFO_REQ before all %u connections are established\n", name, cid_num);
+      schedule_close(nullptr, -EPROTO);
+      return;
+    }
+    if (sess->name[0] == '\0') {
+      for (ibtrs_srv_sess& o : ctx->sessions) {
+        if (&o != sess && __builtin_strcmp(o.name, pn.chars) == 0) {
+          kx_err("path %s: session name '%s' is used by another client\n", name, pn.chars);
+          schedule_close(nullptr, -EPERM);
+          return;
+        }
+      }
+      copy_str(sess->name, sizeof(sess->name), pn.chars);
+    } else if (__builtin_strcmp(sess->name, pn.chars) != 0) {
+      kx_err("path %s: session name '%s' differs from '%s'\n", name, pn.chars, sess->name);
+      schedule_close(nullptr, -EPERM);
+      return;
+    }
+  }
+  auto r = register_chunks();
+  if (r.is_ok()) r = cons[0]->post_empty_recvs(sess->geo.queue_depth() + 16);
+  if (r.is_ok()) {
+    u32 expected = kConnecting;
+    if (!state.compare_exchange(expected, kConnected)) return;
+    r = send_info_rsp();
+  }
+  if (r.is_error()) {
+    kx_err("path %s: cannot set up chunks (%d)\n", name, r.error().code());
+    schedule_close(nullptr, r.error().code());
+    return;
+  }
+  {
+    MutexGuard g(ctx->mutex);
+    if (!sess->link_up) fire = sess->link_up = true;
+  }
+  kx_info("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
+          sess->name, cid_num, sess->geo.queue_depth(), sess->geo.chunk_size());
+  if (fire && ctx->ops.link_ev) ctx->ops.link_ev(sess, IBTRS_SRV_LINK_EV_CONNECTED, sess->priv);
+}
+
+// Releases every RDMA resource of the path. Process context.
+void SrvPath::teardown() {
+  for (usize i = 0; i < cons.size(); i++)
+    if (cons[i] && cons[i]->id) (void)cons[i]->id.disconnect();
+  for (usize i = 0; i < cons.size(); i++)
+    if (cons[i]) cons[i]->qp.drain();
+  // Ops upcalled on this path hold its chunk references until answered.
+  idle_wq.wait([this] { return inflight.load() == 0; });
+  for (usize i = 0; i < cons.size(); i++) {
+    SrvCon* c = cons[i];
+    if (!c) continue;
+    c->qp.reset();
+    c->cq.reset();
+    c->id.reset();
+    destroy(c);
+    cons[i] = nullptr;
+  }
+  mrs.reset();
+  mr_sg.reset();
+  info_req_dma.reset();
+  info_rsp_dma.reset();
+  pd.reset();
+}
+
+void SrvPath::close_work_fn() {
+  ibtrs_srv_ctx* ctx = sess->ctx;
+  info_work.cancel_sync();
+  teardown();
+  ibtrs_srv_sess* dead_sess = nullptr;
+  bool fire = false;
+  {
+    MutexGuard g(ctx->mutex);
+    sess->paths.remove(*this);
+    if (sess->paths.empty()) {
+      dead_sess = sess;
+      ctx->sessions.remove(*sess);
+      ctx->nr_sessions--;
+      fire = sess->link_up;
+    }
+    ctx->dead_paths.push_back(*this);
+  }
+  kx_info("path %s: closed\n", name);
+  if (dead_sess) {
+    if (fire && ctx->ops.link_ev)
+      ctx->ops.link_ev(dead_sess, IBTRS_SRV_LINK_EV_DISCONNECTED, dead_sess->priv);
+    destroy(dead_sess);
+  }
+  ctx->reap_work.queue(g_wq);
+}
+
+// Frees closed paths (a path cannot free itself from its own close work).
+void ibtrs_srv_ctx::reap_work_fn() {
+  for (;;) {
+    SrvPath* p;
+    {
+      MutexGuard g(mutex);
+      p = dead_paths.pop_front();
+    }
+    if (!p) return;
+    destroy(p);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Listener
+
+int ibtrs_srv_ctx::reject(kx_cm_id* id, int err) {
+  u8 pdata[sizeof(wire::ConnRspWire)];
+  if (wire::encode_conn_reject(pdata, sizeof(pdata), err).is_ok())
+    (void)kx_cm_reject(id, pdata, sizeof(pdata));
+  else
+    (void)kx_cm_reject(id, nullptr, 0);
+  return 1;  // rdma_cm destroys the new id
+}
+
+Result<ibtrs_srv_sess*> ibtrs_srv_ctx::find_or_create_sess(const wire::ConnReq& req) {
+  for (ibtrs_srv_sess& s : sessions)
+    if (s.paths_uuid == req.paths_uuid) return &s;
+  if (!req.first_conn) return Error(-ENXIO);
+  if (nr_sessions >= static_cast<u32>(ibtrs_srv_max_sessions)) return Error(-EMFILE);
+  const auto geo = KX_TRY(wire::ChunkGeometry::create(
+      static_cast<u32>(ibtrs_srv_sess_queue_depth), static_cast<u32>(ibtrs_srv_max_chunk_size)));
+  auto s = KX_TRY(make_own<ibtrs_srv_sess>(Gfp::kernel, this, req.paths_uuid, geo));
+  KX_TRY(s->init());
+  ibtrs_srv_sess* raw = s.leak();
+  sessions.push_back(*raw);
+  nr_sessions++;
+  return raw;
+}
+
+int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
+  auto decoded = wire::decode_conn_req(static_cast<const u8*>(ev.private_data), ev.private_data_len);
+  if (decoded.is_error()) {
+    kx_err_rl("refusing connection: bad CONN_REQ private data (%d)\n", decoded.error().code());
+    return reject(id, decoded.error().code());
+  }
+  const wire::ConnReq req = decoded.value();
+  MutexGuard g(mutex);
+  if (closing) return reject(id, -ECONNRESET);
+  auto sr = find_or_create_sess(req);
+  if (sr.is_error()) {
+    kx_err_rl("refusing connection: no session (%d)\n", sr.error().code());
+    return reject(id, sr.error().code());
+  }
+  ibtrs_srv_sess* s = sr.value();
+  SrvPath* p = nullptr;
+  u32 npaths = 0;
+  for (SrvPath& it : s->paths) {
+    npaths++;
+    if (it.sess_uuid == req.sess_uuid) p = &it;
+  }
+  int err = 0;
+  bool new_path = false;
+  if (!p) {
+    if (npaths >= wire::kMaxPaths) return reject(id, -ECONNRESET);
+    auto np = make_own<SrvPath>(Gfp::kernel, s, req.sess_uuid, req.cid_num, req.recon_cnt);
+    if (np.is_ok()) {
+      auto cons = OwnArray<SrvCon*>::create(req.cid_num, Gfp::kernel);
+      if (cons.is_ok()) {
+        np.value()->cons = cons.release_value();
+        p = np.value().leak();
+        p->src = rdma::SockAddr::dst_of(id);  // the client's address
+        p->dst = rdma::SockAddr::src_of(id);
+        format_path_name(p->name, sizeof(p->name), p->src, p->dst);
+        s->paths.push_back(*p);
+        new_path = true;
+      } else {
+        err = cons.error().code();
+      }
+    } else {
+      err = np.error().code();
+    }
+    if (!p) {
+      if (s->paths.empty()) {
+        sessions.remove(*s);
+        nr_sessions--;
+        destroy(s);
+      }
+      return reject(id, err);
+    }
+  } else if (p->state.load() != kConnecting || p->recon_cnt != req.recon_cnt) {
+    // A reconnecting client whose old path we have not noticed dying yet:
+    // close it now so that its next attempt finds a clean slate.
+    if (p->recon_cnt != req.recon_cnt) p->schedule_close("client reconnected", -ECONNRESET);
+    return reject(id, -EBUSY);
+  } else if (p->cid_num != req.cid_num || p->cons[req.cid]) {
+    return reject(id, -EINVAL);
+  }
+
+  // One connection.
+  kx_ib_device* dev = kx_cm_device(id);
+  if (!p->dev) {
+    p->dev = dev;
+    p->dev_attr = rdma::query_device(dev);
+    auto pd = rdma::Pd::create(dev);
+    if (pd.is_error()) err = pd.error().code();
+    else p->pd = pd.release_value();
+    if (!err && !p->dev_attr.mem_mgt_extensions) err = -EOPNOTSUPP;
+    if (!err) {
+      auto buf = OwnArray<u8>::create(kInfoReqBufSize, Gfp::kernel);
+      if (buf.is_ok()) {
+        p->info_req_buf = buf.release_value();
+        auto m = rdma::DmaMapping::create(dev, p->info_req_buf.data(), kInfoReqBufSize,
+                                          rdma::DmaDir::from_device);
+        if (m.is_ok()) p->info_req_dma = m.release_value();
+        else err = m.error().code();
+      } else {
+        err = buf.error().code();
+      }
+    }
+  } else if (p->dev != dev) {
+    err = -EINVAL;
+  }
+  SrvCon* con = nullptr;
+  if (!err) {
+    con = new (Gfp::kernel) SrvCon(p, req.cid);
+    if (!con) err = -ENOMEM;
+  }
+  if (!err) {
+    const u32 qd = s->geo.queue_depth();
+    // A READ answer is up to 3 WRs; + one signal interval + heartbeats;
+    // con 0 also carries the REG_MRs and INFO_RSP of the set-up.
+    const u32 sq = min(3 * qd + 64 + (req.cid == 0 ? qd : 0), p->dev_attr.max_qp_wr);
+    const u32 rq = min(qd + 16 + 1, p->dev_attr.max_qp_wr);
+    con->sig.init(min(qd, sq / 4));
+    rdma::QpCaps caps{sq, rq, 1, 1, 0};
+    auto cq = rdma::Cq::create(dev, sq + rq + 2,
+                               static_cast<int>(req.cid % max(p->dev_attr.num_comp_vectors, 1u)),
+                               rdma::PollCtx::softirq);
+    if (cq.is_ok()) {
+      con->cq = cq.release_value();
+      con->id = rdma::CmId::adopt(id, con->handler.get());
+      auto qp = rdma::Qp::create(con->id, p->pd, con->cq, con->cq, caps);
+      if (qp.is_ok()) con->qp = qp.release_value();
+      else err = qp.error().code();
+    } else {
+      err = cq.error().code();
+    }
+  }
+  if (!err) {
+    Result<void> r = ok();
+    if (req.cid == 0) {
+      const rdma::Sge sge = p->info_req_dma.sge(p->pd.local_dma_lkey());
+      r = con->qp.post_recv(con->info_cqe.get(), &sge, 1);
+    } else {
+      r = con->post_empty_recvs(s->geo.queue_depth() + 16);
+    }
+    if (r.is_error()) err = r.error().code();
+  }
+  if (!err) {
+    wire::ConnRsp rsp{wire::kProtoVersion, static_cast<u16>(s->geo.queue_depth()),
+                      s->geo.chunk_size() - kMaxHdrSize, kMaxHdrSize, 0};
+    u8 pdata[sizeof(wire::ConnRspWire)];
+    auto enc = wire::encode_conn_rsp(pdata, sizeof(pdata), rsp);
+    if (enc.is_error()) {
+      err = enc.error().code();
+    } else {
+      rdma::ConnParam cp;
+      cp.private_data = pdata;
+      cp.private_data_len = sizeof(pdata);
+      cp.responder_resources = 1;
+      cp.initiator_depth = 1;
+      auto a = con->id.accept(cp);
+      if (a.is_error()) err = a.error().code();
+    }
+  }
+  if (err) {
+    kx_err("path %s: cannot accept connection %u/%u (%d)\n", p->name, req.cid, req.cid_num, err);
+    if (con) {
+      con->qp.reset();
+      con->cq.reset();
+      (void)con->id.release();  // rdma_cm destroys it when we return non-zero
+      destroy(con);
+    }
+    (void)reject(id, err);
+    if (new_path) p->schedule_close(nullptr, err);
+    return 1;
+  }
+  p->cons[req.cid] = con;
+  return 0;
+}
+
+int ibtrs_srv_ctx::on_listen_cm(kx_cm_id* id, const rdma::CmEvent& ev) {
+  if (ev.type == KX_CM_EVENT_CONNECT_REQUEST) return connect_request(id, ev);
+  kx_info("listener: %s (%d)\n", rdma::cm_event_str(ev), ev.status);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// C API
+
+extern "C" struct ibtrs_srv_ctx* ibtrs_srv_open(const struct ibtrs_srv_ops* ops,
+                                                u16 port) noexcept {
+  if (!ops || !ops->rdma_ev) return err_ptr<ibtrs_srv_ctx>(-EINVAL);
+  auto ctx = make_own<ibtrs_srv_ctx>(Gfp::kernel, *ops, port);
+  if (ctx.is_error()) return err_ptr<ibtrs_srv_ctx>(-ENOMEM);
+  ibtrs_srv_ctx* c = ctx.value().get();
+  auto r = [&]() -> Result<void> {
+    c->listen_id = KX_TRY(rdma::CmId::create(c->handler.get()));
+    // An IPv6 wildcard that also takes IPv4 (afonly 0), as upstream.
+    auto addr = KX_TRY(rdma::SockAddr::any(KX_AF_INET6, port));
+    KX_TRY(c->listen_id.set_afonly(false));
+    KX_TRY(c->listen_id.bind(addr));
+    KX_TRY(c->listen_id.listen(64));
+    return ok();
+  }();
+  if (r.is_error()) {
+    kx_err("cannot listen on port %u (%d)\n", port, r.error().code());
+    return err_ptr<ibtrs_srv_ctx>(r.error().code());
+  }
+  kx_info("listening on port %u\n", port);
+  return ctx.value().leak();
+}
+
+extern "C" void ibtrs_srv_close(struct ibtrs_srv_ctx* ctx) noexcept {
+  if (!ctx) return;
+  ctx->listen_id.reset();  // no new connection after this
+  for (;;) {
+    bool empty;
+    {
+      MutexGuard g(ctx->mutex);
+      ctx->closing = true;
+      for (ibtrs_srv_sess& s : ctx->sessions)
+        for (SrvPath& p : s.paths) p.schedule_close("server closing", 0);
+      empty = ctx->sessions.empty() && ctx->dead_paths.empty();
+    }
+    if (empty) break;
+    kx_wq_flush(g_wq);
+    kx_msleep(10);
+  }
+  ctx->reap_work.cancel_sync();
+  kx_info("closed port %u\n", ctx->port);
+  destroy(ctx);
+}
+
+extern "C" bool ibtrs_srv_resp_rdma(struct ibtrs_srv_op* id, int err) noexcept {
+  if (!id || !id->con) return false;
+  return id->con->post_resp(id, err);
+}
+
+extern "C" void ibtrs_srv_set_sess_priv(struct ibtrs_srv_sess* sess, void* priv) noexcept {
+  sess->priv = priv;
+}
+
+extern "C" int ibtrs_srv_get_path_name(struct ibtrs_srv_sess* sess, char* pathname,
+                                       usize len) noexcept {
+  if (!len) return -EINVAL;
+  return static_cast<int>(copy_str(pathname, len, sess->name));
+}
+
+extern "C" int ibtrs_srv_get_queue_depth(struct ibtrs_srv_sess* sess) noexcept {
+  return static_cast<int>(sess->geo.queue_depth());
+}
+
+extern "C" int ibtrs_srv_module_init(void) noexcept {
+  auto geo = wire::ChunkGeometry::create(static_cast<u32>(ibtrs_srv_sess_queue_depth),
+                                         static_cast<u32>(ibtrs_srv_max_chunk_size));
+  if (geo.is_error() || static_cast<u32>(ibtrs_srv_max_chunk_size) <= kMaxHdrSize) {
+    kx_err("invalid sess_queue_depth=%d / max_chunk_size=%d: queue depth 1..65535, chunk a power "
+           "of two >= 8192, ilog2 bits of both <= 28\n",
+           ibtrs_srv_sess_queue_depth, ibtrs_srv_max_chunk_size);
+    return -EINVAL;
+  }
+  if (ibtrs_srv_always_invalidate) {
+    kx_err("always_invalidate=1 is not supported yet (see docs/ibtrs.md)\n");
+    return -EINVAL;
+  }
+  if (ibtrs_srv_max_sessions < 1) return -EINVAL;
+  g_wq = kx_wq_alloc("ibtrs_srv_wq", 0);
+  if (!g_wq) return -ENOMEM;
+  return 0;
+}
+
+extern "C" void ibtrs_srv_module_exit(void) noexcept {
+  kx_wq_destroy(g_wq);
+  kx_runtime_exit();
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ibtrs-server: module tables, parameters and exports (the C half). The
+ * transport itself is C++ (ibtrs_srv.cpp); see docs/ibtrs.md.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/stddef.h>
+#include <ibtrs.h>
+
+int ibtrs_srv_module_init(void);
+void ibtrs_srv_module_exit(void);
+
+/* struct kvec as the C++ side declares it (include/ibtrs.h). */
+static_assert(sizeof(struct kvec) == 2 * sizeof(void *));
+static_assert(offsetof(struct kvec, iov_base) == 0);
+static_assert(offsetof(struct kvec, iov_len) == sizeof(void *));
+
+int ibtrs_srv_sess_queue_depth = 512;
+module_param_named(sess_queue_depth, ibtrs_srv_sess_queue_depth, int, 0444);
+MODULE_PARM_DESC(sess_queue_depth,
+		 "chunks (requests in flight) per client session, 1..65535 (default 512)");
+
+int ibtrs_srv_max_chunk_size = 128 << 10;
+module_param_named(max_chunk_size, ibtrs_srv_max_chunk_size, int, 0444);
+MODULE_PARM_DESC(max_chunk_size,
+		 "bytes per chunk, a power of two >= 8192; max IO = chunk - PAGE_SIZE (default 131072)");
+
+bool ibtrs_srv_always_invalidate;
+module_param_named(always_invalidate, ibtrs_srv_always_invalidate, bool, 0444);
+MODULE_PARM_DESC(always_invalidate,
+		 "re-register each chunk after every IO (not supported yet; default N)");
+
+int ibtrs_srv_max_sessions = 16;
+module_param_named(max_sessions, ibtrs_srv_max_sessions, int, 0444);
+MODULE_PARM_DESC(max_sessions,
+		 "client sessions served at once; each pins sess_queue_depth x max_chunk_size bytes (default 16)");
+
+EXPORT_SYMBOL_GPL(ibtrs_srv_open);
+EXPORT_SYMBOL_GPL(ibtrs_srv_close);
+EXPORT_SYMBOL_GPL(ibtrs_srv_resp_rdma);
+EXPORT_SYMBOL_GPL(ibtrs_srv_set_sess_priv);
+EXPORT_SYMBOL_GPL(ibtrs_srv_get_path_name);
+EXPORT_SYMBOL_GPL(ibtrs_srv_get_queue_depth);
+
+static int __init ibtrs_srv_init(void)
+{
+	return ibtrs_srv_module_init();
+}
+
+static void __exit ibtrs_srv_exit(void)
+{
+	ibtrs_srv_module_exit();
+}
+
+module_init(ibtrs_srv_init);
+module_exit(ibtrs_srv_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("IBTRS server: RDMA transport (RTRS 2.0 wire format)");
