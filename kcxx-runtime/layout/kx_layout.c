@@ -44,3 +44,4 @@ void kx_layout(void)
 	DEFINE(KX_PAGE_SHIFT, PAGE_SHIFT);
 	DEFINE(KX_CACHELINE, L1_CACHE_BYTES);
 }
+#include "kx_layout_rdma.h"

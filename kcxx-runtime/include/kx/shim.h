@@ -162,4 +162,7 @@ KX_EXTERN_C int kx_num_online_cpus(void) KX_NOEXCEPT;
 /* Next possible cpu after prev (-1 to start); >= kx_nr_cpu_ids() at the end. */
 KX_EXTERN_C int kx_cpu_next_possible(int prev) KX_NOEXCEPT;
 
+/* RDMA (rdma_cm + verbs): opt-in per module, see kbuild-cxx-rdma.mk. */
+#include <kx/shim_rdma.h>
+
 #endif /* KX_SHIM_H */
