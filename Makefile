@@ -6,6 +6,8 @@
 # make demo       boot the test bed and show the modules at work
 # make unit       host unit tests only (GoogleTest, ASan + UBSan)
 # make vmtest     guest tests only (CASES='glob ...' selects cases)
+# make fuzz       host libFuzzer pass over the wire decoders and the map_device
+#                 parser (FUZZ_SECONDS=30 per target)
 #
 # KVER=<version> or KDIR=<build dir> override the kernel; by default the
 # newest /lib/modules entry with a build link and a /boot/vmlinuz is used.
@@ -17,7 +19,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KX_CXX ?= g++
 J ?= $(shell nproc)
 
-.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps
+.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps fuzz
 
 all: modules
 
@@ -43,6 +45,9 @@ unit:
 
 buildtests:
 	KDIR=$(KDIR) KX_CXX=$(KX_CXX) bash tests/build/run.sh
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 vmtest: modules
 	bash scripts/vm-test.sh $(CASES)

@@ -5,6 +5,7 @@
 #   build      build every module from clean with V=1, and prove from the log
 #              that objtool ran on every C++ object
 #   unit       host unit tests (GoogleTest, ASan + UBSan)
+#   fuzz       a short libFuzzer pass over every wire decoder and the parser
 #   buildtests the build refuses global constructors, plain new, static dtors
 #   vm         boot the qemu guest and run tests/vm/cases
 # The last line is the total "check: N passed, N failed".
@@ -78,6 +79,10 @@ run_phase unit make unit
 p=$(grep -aoE '\[  PASSED  \] [0-9]+ test' "$LOGS/unit.log" | grep -oE '[0-9]+' | tail -n1)
 f=$(grep -aoE '\[  FAILED  \] [0-9]+ test' "$LOGS/unit.log" | grep -oE '[0-9]+' | tail -n1)
 if [[ -z $p && -z $f ]]; then count 0 1; else count "${p:-0}" "${f:-0}"; fi
+
+run_phase fuzz bash scripts/fuzz.sh 10
+read -r p f < <(sed -nE 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/fuzz.log" | tail -n1)
+count "${p:-0}" "${f:-1}"
 
 run_phase buildtests bash tests/build/run.sh
 read -r p f < <(sed -nE 's/^buildtests: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/buildtests.log")

@@ -59,11 +59,6 @@ struct Str {
       if (ptr[i] != o.ptr[i]) return false;
     return true;
   }
-  bool contains(char c) const {
-    for (u32 i = 0; i < len; i++)
-      if (ptr[i] == c) return true;
-    return false;
-  }
 };
 
 enum class AddrKind : u8 { kIp, kGid };
@@ -187,6 +182,16 @@ inline Result<PathSpec> parse_path(Str v, MapDiag* diag) {
   return p;
 }
 
+// A sysfs write is a byte buffer: a NUL or control character inside a value
+// would cut or corrupt the name later (C strings, log lines, OPEN).
+inline bool printable(Str s) {
+  for (u32 i = 0; i < s.len; i++) {
+    const unsigned char c = static_cast<unsigned char>(s.ptr[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
 // Session names become sysfs directory names on both sides and travel in
 // INFO_REQ, where upstream refuses '/' and '.'.
 inline bool valid_sessname(Str s) {
@@ -251,8 +256,8 @@ inline Result<void> parse_map_options(const char* buf, usize len, MapOptions* ou
       PathSpec p = KX_TRY(parse_path(value, diag));
       for (u32 k = 0; k < out->nr_paths; k++) {
         const PathSpec& q = out->paths[k];
-        if (q.dst.text.same(p.dst.text) && q.has_src == p.has_src &&
-            (!p.has_src || q.src.text.same(p.src.text))) {
+        if (q.dst.kind == p.dst.kind && q.dst.text.same(p.dst.text) && q.has_src == p.has_src &&
+            (!p.has_src || (q.src.kind == p.src.kind && q.src.text.same(p.src.text)))) {
           *diag = {"path given twice", token};
           return kx::Error(-EINVAL);
         }
@@ -266,6 +271,10 @@ inline Result<void> parse_map_options(const char* buf, usize len, MapOptions* ou
       if (value.len >= kNameMax) {
         *diag = {"device_path too long", token};
         return kx::Error(-ENAMETOOLONG);
+      }
+      if (!printable(value)) {
+        *diag = {"device_path must not contain NUL or control characters", token};
+        return kx::Error(-EINVAL);
       }
       out->device_path = value;
     } else if (key.equals("access_mode")) {

@@ -138,6 +138,19 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"sessname=s device_path=d device_path=e", -EINVAL, "device_path given twice",
                 nullptr}));
 
+TEST(MapOptions, NulOrControlCharacterInDevicePath) {
+  auto nul = parse(std::string("sessname=a device_path=x\0y", 26));
+  EXPECT_EQ(nul.err, -EINVAL);
+  EXPECT_STREQ(nul.diag.what, "device_path must not contain NUL or control characters");
+  EXPECT_EQ(parse("sessname=a device_path=x\x01y").err, -EINVAL);
+}
+
+TEST(MapOptions, SameTextDifferentKindIsADifferentPath) {
+  auto p = parse("sessname=s device_path=d path=ip:fe80::1 path=gid:fe80::1");
+  EXPECT_EQ(p.err, 0) << p.diag.what;
+  EXPECT_EQ(p.opts->nr_paths, 2u);
+}
+
 TEST(MapOptions, OverlongNames) {
   const std::string long_name(255, 'x');
   EXPECT_EQ(parse("sessname=" + long_name + " device_path=d").err, -ENAMETOOLONG);
