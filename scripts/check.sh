@@ -7,6 +7,8 @@
 #   unit       host unit tests (GoogleTest, ASan + UBSan)
 #   fuzz       a short libFuzzer pass over every wire decoder and the parser
 #   buildtests the build refuses global constructors, plain new, static dtors
+#   upstream   build the upstream rtrs/rnbd modules (interop peer) from
+#              Debian's linux-source-6.1 into build/upstream
 #   vm         boot the qemu guest and run tests/vm/cases
 # The last line is the total "check: N passed, N failed".
 set -uo pipefail
@@ -87,6 +89,9 @@ count "${p:-0}" "${f:-1}"
 run_phase buildtests bash tests/build/run.sh
 read -r p f < <(sed -nE 's/^buildtests: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/buildtests.log")
 count "${p:-0}" "${f:-1}"
+
+# After the build phase: clean-modules deletes every .ko under the tree.
+if run_phase upstream bash scripts/upstream-rnbd.sh; then count 1 0; else count 0 1; fi
 
 run_phase vm bash scripts/vm-test.sh
 read -r p f < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/vm.log" | tail -n1)

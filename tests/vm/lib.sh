@@ -53,7 +53,7 @@ load_ko() {
 	[[ -f $path ]] || die "load_ko: no such module file: $path (built?)"
 	deps=$(modinfo -F depends "$path" 2>/dev/null) || die "load_ko: modinfo failed on $path"
 	for dep in ${deps//,/ }; do
-		[[ -d /sys/module/$dep ]] && continue
+		[[ -d /sys/module/${dep//-/_} ]] && continue  # modinfo may say rtrs-core, sysfs says rtrs_core
 		modprobe "$dep" 2>/dev/null ||
 			die "load_ko: $path needs module '$dep', which is not loaded and modprobe cannot find it (load it first)"
 	done
