@@ -45,3 +45,4 @@ void kx_layout(void)
 	DEFINE(KX_CACHELINE, L1_CACHE_BYTES);
 }
 #include "kx_layout_rdma.h"
+#include "kx_layout_blk.h"

@@ -9,3 +9,4 @@
 #include "sync.c"
 #include "work.c"
 #include "percpu.c"
+#include "kx_shim_blk_sysfs.inc.c"

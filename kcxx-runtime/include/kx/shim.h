@@ -165,4 +165,8 @@ KX_EXTERN_C int kx_cpu_next_possible(int prev) KX_NOEXCEPT;
 /* RDMA (rdma_cm + verbs): opt-in per module, see kbuild-cxx-rdma.mk. */
 #include <kx/shim_rdma.h>
 
+/* blk-mq and sysfs: in every module (built into the kernel). */
+#include <kx/shim_blk.h>
+#include <kx/shim_sysfs.h>
+
 #endif /* KX_SHIM_H */
