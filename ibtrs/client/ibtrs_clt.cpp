@@ -140,6 +140,12 @@ struct ClPath {
   Atomic<u32> state{kConnecting};
   Atomic<u32> users{0};
   int reconnect_attempts = 0;
+  // Heartbeat (timeout_work): HB_MSG on con 0 when nothing was missed,
+  // any received immediate resets the count, > hb_missed_max fails the path.
+  Atomic<u32> hb_missed{0};
+  u64 hb_last_tick_ns = 0;
+  Atomic<u64> hb_sent_ns{0};
+  Atomic<u64> cur_latency_ns{0};
   bool counted = false;  // in sess->connected (sess->mutex)
   // Set-up results (geometry from con 0's CONN_RSP).
   u32 queue_depth = 0, max_io_size = 0, max_hdr_size = 0, chunk_size = 0;
@@ -299,6 +305,7 @@ void ClCon::on_recv(const rdma::Wc& wc) {
     p->error("completion without immediate", -EPROTO);
     return;
   }
+  p->hb_missed.store_relaxed(0);
   auto imm = wire::decode_client_imm(wc.imm_data, p->queue_depth, cid);
   if (imm.is_error()) {
     kx_err_rl("path %s: bad immediate 0x%08x on con %u (%d)\n", p->name, wc.imm_data, cid,
@@ -317,7 +324,11 @@ void ClCon::on_recv(const rdma::Wc& wc) {
     if (qp.post_send(wr).is_error()) p->error("cannot post heartbeat ack", -EIO);
     return;
   }
-  if (m.type == wire::ImmType::kHbAck) return;
+  if (m.type == wire::ImmType::kHbAck) {
+    const u64 sent = p->hb_sent_ns.load_relaxed();
+    if (sent) p->cur_latency_ns.store_relaxed(kx_ktime_ns() - sent);
+    return;
+  }
   ClReq* req = &p->reqs[m.msg_id];
   if (req->state.load() != kInflight || req->con != this) {
     kx_err_rl("path %s: response for idle request %u on con %u\n", p->name, m.msg_id, cid);
@@ -562,6 +573,9 @@ Result<void> ClPath::exchange_info() {
 }
 
 Result<void> ClPath::start() {
+  hb_missed.store(0);
+  hb_last_tick_ns = kx_ktime_ns();
+  hb_sent_ns.store(0);
   const u32 con_num = 1 + static_cast<u32>(kx_num_online_cpus());
   cons = KX_TRY(OwnArray<ClCon*>::create(con_num, Gfp::kernel));
   for (u32 i = 0; i < con_num; i++) {
@@ -704,6 +718,24 @@ void ClPath::reconnect_work_fn() {
 void ClPath::timeout_work_fn() {
   if (state.load() != kConnected) return;
   const u64 now = kx_ktime_ns();
+  if (now - hb_last_tick_ns >= u64(ibtrs_clt_hb_interval_ms) * 1000000ull) {
+    hb_last_tick_ns = now;
+    if (hb_missed.load() == 0) {
+      ClCon* c0 = cons[0];
+      hb_sent_ns.store_relaxed(now);
+      const rdma::SendWr wr = rdma::wr_write_imm(c0->send_cqe.get(), nullptr, 0, 0, 0,
+                                                 wire::kHbMsgImm, c0->sig.flags_for(1));
+      if (c0->qp.post_send(wr).is_error()) {
+        error("cannot post heartbeat", -EIO);
+        return;
+      }
+    }
+    if (hb_missed.add_fetch(1) > static_cast<u32>(ibtrs_clt_hb_missed_max)) {
+      kx_err("path %s: %d heartbeats missed\n", name, ibtrs_clt_hb_missed_max);
+      error(nullptr, -ETIMEDOUT);
+      return;
+    }
+  }
   const u64 limit = u64(ibtrs_clt_io_timeout_ms) * 1000000ull;
   for (usize i = 0; i < reqs.size(); i++) {
     ClReq& r = reqs[i];

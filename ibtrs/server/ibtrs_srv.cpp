@@ -89,6 +89,7 @@ struct SrvPath {
   void schedule_close(const char* why, int err);
   void close_work_fn();
   void info_work_fn();
+  void hb_work_fn();
   void teardown();
   Result<void> register_chunks();
   Result<void> send_info_rsp();
@@ -121,6 +122,8 @@ struct SrvPath {
   rdma::DmaMapping info_rsp_dma;
   WaitQueue idle_wq{KX_LOCK_CLASS("ibtrs_srv.path.idle")};
   Work<SrvPath, &SrvPath::info_work_fn> info_work{this, KX_LOCK_CLASS("ibtrs_srv.path.info")};
+  Atomic<u32> hb_missed{0};
+  DelayedWork<SrvPath, &SrvPath::hb_work_fn> hb_work{this, KX_LOCK_CLASS("ibtrs_srv.path.hb")};
   Work<SrvPath, &SrvPath::close_work_fn> close_work{this, KX_LOCK_CLASS("ibtrs_srv.path.close")};
 };
 
@@ -251,6 +254,7 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
     return;
   }
   ibtrs_srv_sess* s = p->sess;
+  p->hb_missed.store_relaxed(0);
   auto imm = wire::decode_server_imm(wc.imm_data, s->geo, cid);
   if (imm.is_error()) {
     kx_err_rl("path %s: bad immediate 0x%08x on con %u (%d)\n", p->name, wc.imm_data, cid,
@@ -469,9 +473,31 @@ void SrvPath::info_work_fn() {
     MutexGuard g(ctx->mutex);
     if (!sess->link_up) fire = sess->link_up = true;
   }
+  hb_work.queue(wire::kHeartbeatIntervalMs, g_wq);
   kx_info("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
           sess->name, cid_num, sess->geo.queue_depth(), sess->geo.chunk_size());
   if (fire && ctx->ops.link_ev) ctx->ops.link_ev(sess, IBTRS_SRV_LINK_EV_CONNECTED, sess->priv);
+}
+
+// Heartbeat, as upstream: every interval send HB_MSG on con 0 if the last
+// one was answered (any received immediate counts), else count a miss; more
+// than kHeartbeatMissedMax misses close the path (a silently dead client).
+void SrvPath::hb_work_fn() {
+  if (state.load() != kConnected) return;
+  if (hb_missed.load() == 0) {
+    SrvCon* c0 = cons[0];
+    const rdma::SendWr wr = rdma::wr_write_imm(c0->send_cqe.get(), nullptr, 0, 0, 0,
+                                               wire::kHbMsgImm, c0->sig.flags_for(1));
+    if (c0->qp.post_send(wr).is_error()) {
+      schedule_close("cannot post heartbeat", -EIO);
+      return;
+    }
+  }
+  if (hb_missed.add_fetch(1) > wire::kHeartbeatMissedMax) {
+    schedule_close("heartbeats missed", -ETIMEDOUT);
+    return;
+  }
+  hb_work.queue(wire::kHeartbeatIntervalMs, g_wq);
 }
 
 // Releases every RDMA resource of the path. Process context.
@@ -501,6 +527,7 @@ void SrvPath::teardown() {
 void SrvPath::close_work_fn() {
   ibtrs_srv_ctx* ctx = sess->ctx;
   info_work.cancel_sync();
+  hb_work.cancel_sync();
   teardown();
   ibtrs_srv_sess* dead_sess = nullptr;
   bool fire = false;
