@@ -168,7 +168,7 @@ int kx_bdev_open(const char *root, const char *path, kx_u32 open_flags,
 		ret = kx_bdev_open_path(b, &r, path, open_flags);
 		path_put(&r);
 	}
-	if (!ret && b->file && !b->wq)
+	if (!ret && !b->wq)
 		ret = -EINVAL;
 	if (ret) {
 		pr_warn(KBUILD_MODNAME ": bdev: open %s (beneath %s, %s): %d%s\n", path, root,
@@ -261,7 +261,7 @@ static int kx_bdev_submit_bio(struct kx_bdev *b, struct kx_bdev_io *io, void *bu
 	return 0;
 }
 
-/* ---- file IO: process context on b->wq -------------------------------------------- */
+/* ---- file IO and queued submissions: process context on b->wq ---------------------- */
 
 static int kx_bdev_file_read(struct kx_bdev_io *io, struct file *f, void *buf)
 {
@@ -317,15 +317,14 @@ static int kx_bdev_file_fallocate(struct kx_bdev_io *io, struct file *f)
 	return vfs_fallocate(f, mode, io->pos, io->len);
 }
 
-static void kx_bdev_file_work(struct work_struct *w)
+static int kx_bdev_file_io(struct kx_bdev_io *io)
 {
-	struct kx_bdev_io *io = container_of(w, struct kx_bdev_io, work);
 	struct file *f = io->b->file;
 	int ret;
 
 	switch (io->op) {
 	case KX_BDEV_OP_READ:
-		ret = kx_bdev_file_read(io, f, page_address(io->bvec.bv_page) + io->bvec.bv_offset);
+		ret = kx_bdev_file_read(io, f, io->buf);
 		break;
 	case KX_BDEV_OP_WRITE:
 		ret = kx_bdev_file_write(io, f);
@@ -343,24 +342,63 @@ static void kx_bdev_file_work(struct work_struct *w)
 	if (ret)
 		pr_err_ratelimited(KBUILD_MODNAME ": bdev: %pD: op %u pos %llu len %u: %d\n", f,
 				   io->op, (unsigned long long)io->pos, io->len, ret);
+	return ret;
+}
+
+/* Process context on b->wq: a file IO, or a queued block-device submission. */
+static void kx_bdev_work(struct work_struct *w)
+{
+	struct kx_bdev_io *io = container_of(w, struct kx_bdev_io, work);
+	int ret;
+
+	if (io->b->bdev) {
+		ret = kx_bdev_submit_bio(io->b, io, io->buf);
+		if (!ret)
+			return; /* done() comes from end_io */
+	} else {
+		ret = kx_bdev_file_io(io);
+	}
 	io->done(io->ctx, ret);
 }
 
-int kx_bdev_submit(struct kx_bdev *b, struct kx_bdev_io *io, kx_u32 op, kx_u32 flags,
-		   kx_u64 sector, void *buf, kx_u32 len, void (*done)(void *ctx, int err), void *ctx)
+static int kx_bdev_prep(struct kx_bdev *b, struct kx_bdev_io *io, kx_u32 op, kx_u32 flags,
+			kx_u64 sector, void *buf, kx_u32 len, void (*done)(void *ctx, int err),
+			void *ctx)
 {
 	if (buf && (!len || !virt_addr_valid(buf) || !virt_addr_valid(buf + len - 1))) {
 		pr_err_ratelimited(KBUILD_MODNAME ": bdev: buffer %px+%u not in the direct map\n",
 				   buf, len);
 		return -EFAULT;
 	}
-	*io = (struct kx_bdev_io){ .done = done, .ctx = ctx, .b = b, .op = op, .flags = flags,
-				   .pos = sector << SECTOR_SHIFT, .len = len };
-	if (b->bdev)
-		return kx_bdev_submit_bio(b, io, buf);
+	*io = (struct kx_bdev_io){ .done = done, .ctx = ctx, .b = b, .buf = buf, .op = op,
+				   .flags = flags, .pos = sector << SECTOR_SHIFT, .len = len };
 	if (buf)
 		bvec_set_page(&io->bvec, virt_to_page(buf), len, offset_in_page(buf));
-	INIT_WORK(&io->work, kx_bdev_file_work);
+	INIT_WORK(&io->work, kx_bdev_work);
+	return 0;
+}
+
+int kx_bdev_submit(struct kx_bdev *b, struct kx_bdev_io *io, kx_u32 op, kx_u32 flags,
+		   kx_u64 sector, void *buf, kx_u32 len, void (*done)(void *ctx, int err), void *ctx)
+{
+	int ret = kx_bdev_prep(b, io, op, flags, sector, buf, len, done, ctx);
+
+	if (ret)
+		return ret;
+	might_sleep();
+	if (b->bdev)
+		return kx_bdev_submit_bio(b, io, buf);
+	queue_work(b->wq, &io->work);
+	return 0;
+}
+
+int kx_bdev_queue(struct kx_bdev *b, struct kx_bdev_io *io, kx_u32 op, kx_u32 flags,
+		  kx_u64 sector, void *buf, kx_u32 len, void (*done)(void *ctx, int err), void *ctx)
+{
+	int ret = kx_bdev_prep(b, io, op, flags, sector, buf, len, done, ctx);
+
+	if (ret)
+		return ret;
 	queue_work(b->wq, &io->work);
 	return 0;
 }

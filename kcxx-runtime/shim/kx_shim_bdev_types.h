@@ -17,19 +17,20 @@ struct kx_bdev {
 	struct block_device *bdev;
 	fmode_t mode;                  /* blkdev_put needs the open mode */
 	struct file *file;
-	struct workqueue_struct *wq;   /* file IO runs here (process context) */
+	struct workqueue_struct *wq;   /* file IO and queued submissions run here */
 	struct kx_bdev_props props;
 };
 
 /*
- * One IO in flight, embedded by the caller. For block devices only done/ctx
- * are used (bi_private points here); file IO also uses the work item, the
- * bio_vec over the buffer and the request fields.
+ * One IO in flight, embedded by the caller (bi_private points here). The work
+ * item runs file IO and queued (kx_bdev_queue) submissions; bvec is the file
+ * IO's iov_iter over buf.
  */
 struct kx_bdev_io {
 	void (*done)(void *ctx, int err);
 	void *ctx;
 	struct kx_bdev *b;
+	void *buf;
 	struct work_struct work;
 	struct bio_vec bvec;
 	u64 pos;

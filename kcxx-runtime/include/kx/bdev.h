@@ -3,8 +3,8 @@
 // regular file) over the storage shim (kx/shim_bdev.h, opt-in with
 // kbuild-cxx-bdev.mk).
 //
-//   auto be = KX_TRY(Backend::open("/srv/ibnbd", "/srv/ibnbd/disk0", /*writable=*/true));
-//   KX_TRY(be->submit(io, Op::write, kFua, sector, chunk, len, &done, ctx));
+//   auto be = KX_TRY(Backend::open("/srv/ibnbd", "/srv/ibnbd/disk0", /*writable=*/true, wq));
+//   KX_TRY(be->queue(io, Op::write, kFua, sector, chunk, len, &done, ctx));  // from softirq
 //
 // This is where the server's refusals live, BEFORE anything reaches the
 // device: an op or flag the backend does not know or support, a write-type op
@@ -13,15 +13,17 @@
 // (-ERANGE, overflow-safe). The shim itself checks nothing of this.
 //
 // Ownership and lifetime: Backend is owned through OwnPtr; close() (or the
-// destructor) waits for queued file IO, then releases the device. The caller
+// destructor) waits for queued work, then releases the device. The caller
 // must not close while block-device IO is in flight (inflight() == 0; a WARN
 // says so). Each IO needs an Io object, embedded in the caller's request,
-// valid from submit() until its callback ran.
+// valid from submit()/queue() until its callback ran.
 //
-// Contexts: open/close/submit in process context (submit may sleep in
-// bio_alloc's mempool wait). The callback runs in any context for block
-// devices (bio end_io: hardirq or softirq) and in process context (the
-// backend's workqueue) for files: it must not sleep.
+// Contexts: open/close in process context. submit() in process context (it
+// may wait in bio_alloc's mempool and for a request tag); queue() in any
+// context (the IBTRS server's rdma_ev runs in softirq): the submission runs
+// from the workqueue. The callback runs in any context for block devices (bio
+// end_io: hardirq or softirq) and in process context (the workqueue) for
+// files and for queued submissions that failed: it must not sleep.
 #pragma once
 
 #include <kx/atomic.h>
@@ -78,23 +80,26 @@ class Backend final {
   // Opens resolved_path (absolute; e.g. from ibnbd::resolve_device_path) if
   // it resolves, symlinks followed, beneath root_path. Errors: -EINVAL
   // (relative paths), -EXDEV (escapes the root), -EISDIR, -ENOTBLK (neither a
-  // block device nor a regular file), -EROFS, -ENOENT, ... Regular files are
-  // opened O_DIRECT where the file system supports it (no second cache under
-  // the client's, data on the device when the write completes), buffered
-  // otherwise (tmpfs on 6.1); properties().direct says which.
+  // block device nor a regular file), -EACCES (device node on a nodev
+  // mount), -EROFS, -ENOENT, ... Regular files are opened O_DIRECT where the
+  // file system supports it (no second cache under the client's, data on the
+  // device when the write completes), buffered otherwise (tmpfs on 6.1);
+  // properties().direct says which.
+  // wq: the server's shared WQ_MEM_RECLAIM workqueue for file IO and queued
+  // submissions; nullptr = a workqueue of this backend's own.
   static Result<OwnPtr<Backend>> open(const char* root_path, const char* resolved_path,
-                                      bool writable) {
+                                      bool writable, kx_workqueue* wq = nullptr) {
     if (!root_path || root_path[0] != '/' || !resolved_path || resolved_path[0] != '/')
       return Error(-EINVAL);
     auto be = KX_TRY(make_own<Backend>(Gfp::kernel));
-    // Created for every open (the shim needs it only for files): cheap, and
-    // the type of the path is known only after the lookup.
-    be->wq_ = KX_TRY(WorkQueue::create("kx_bdev_file", /*unbound=*/true));
-    const u32 rw = writable ? KX_BDEV_OPEN_WRITE : 0;
-    KX_TRY(to_result(kx_bdev_open(root_path, resolved_path, rw | KX_BDEV_OPEN_DIRECT,
-                                  be->wq_.get(), &be->b_)));
+    if (!wq) {
+      be->own_wq_ = KX_TRY(WorkQueue::create("kx_bdev", /*unbound=*/true));
+      wq = be->own_wq_.get();
+    }
+    be->wq_ = wq;
+    const u32 flags = (writable ? KX_BDEV_OPEN_WRITE : 0) | KX_BDEV_OPEN_DIRECT;
+    KX_TRY(to_result(kx_bdev_open(root_path, resolved_path, flags, wq, &be->b_)));
     kx_bdev_get_props(be->b_, &be->props_);
-    if (!be->props_.is_file) be->wq_.reset();
     if (be->props_.logical_block_size < kSectorSize ||
         !is_power_of_2(be->props_.logical_block_size))
       return Error(-EINVAL);  // the destructor closes
@@ -115,19 +120,15 @@ class Backend final {
   // cb(ctx, err) runs exactly once; on error nothing was started.
   // buf/len: the data for read/write (buf physically contiguous, e.g. an RDMA
   // chunk); for discard/secure_erase/write_zeroes buf is nullptr and len the
-  // byte count; flush takes neither (sector ignored).
+  // byte count; flush takes neither (sector ignored). Process context.
   Result<void> submit(Io& io, Op op, u32 flags, u64 sector, void* buf, u32 len, Callback cb,
                       void* ctx) {
-    KX_TRY(check(op, flags, sector, buf, len));
-    if (!b_) return Error(-ENODEV);
-    io.backend_ = this;
-    io.cb_ = cb;
-    io.ctx_ = ctx;
-    inflight_.fetch_add(1);
-    const int ret = kx_bdev_submit(b_, io.raw(), static_cast<u32>(op), flags,
-                                   op == Op::flush ? 0 : sector, buf, len, &Backend::done, &io);
-    if (ret) inflight_.fetch_sub(1);
-    return to_result(ret);
+    return start(&kx_bdev_submit, io, op, flags, sector, buf, len, cb, ctx);
+  }
+  // The same from any context: the submission runs from the workqueue.
+  Result<void> queue(Io& io, Op op, u32 flags, u64 sector, void* buf, u32 len, Callback cb,
+                     void* ctx) {
+    return start(&kx_bdev_queue, io, op, flags, sector, buf, len, cb, ctx);
   }
 
   // The refusals alone (also usable by the server before it maps a chunk).
@@ -168,15 +169,35 @@ class Backend final {
     return ok();
   }
 
-  // Waits for queued file IO, then closes the device. Idempotent.
+  // Waits for queued work, then closes the device. Idempotent.
   void close() {
     if (!b_) return;
-    wq_.reset();  // destroy_workqueue drains the file IO still queued
+    if (own_wq_.get())
+      own_wq_.reset();  // destroy_workqueue drains what is still queued
+    else
+      kx_wq_flush(wq_);  // shared: drains everyone's work, once per close
     KX_WARN_ON_ONCE(inflight_.load() != 0);
     kx_bdev_close(exchange(b_, nullptr));
   }
 
  private:
+  using ShimStart = int (*)(kx_bdev*, kx_bdev_io*, u32, u32, u64, void*, u32,
+                            void (*)(void*, int), void*) noexcept;
+
+  Result<void> start(ShimStart fn, Io& io, Op op, u32 flags, u64 sector, void* buf, u32 len,
+                     Callback cb, void* ctx) {
+    KX_TRY(check(op, flags, sector, buf, len));
+    if (!b_) return Error(-ENODEV);
+    io.backend_ = this;
+    io.cb_ = cb;
+    io.ctx_ = ctx;
+    inflight_.fetch_add(1);
+    const int ret = fn(b_, io.raw(), static_cast<u32>(op), flags, op == Op::flush ? 0 : sector,
+                       buf, len, &Backend::done, &io);
+    if (ret) inflight_.fetch_sub(1);
+    return to_result(ret);
+  }
+
   static void done(void* ctx, int err) {
     Io* io = static_cast<Io*>(ctx);
     Backend* be = io->backend_;
@@ -187,7 +208,8 @@ class Backend final {
   }
 
   kx_bdev* b_ = nullptr;
-  WorkQueue wq_;
+  WorkQueue own_wq_;
+  kx_workqueue* wq_ = nullptr;
   Properties props_{};
   Atomic<i64> inflight_{0};
 };

@@ -79,15 +79,19 @@ struct kx_bdev_props {
  * with -EXDEV if the resolved object is not beneath root (an existing
  * directory): the errno openat2(RESOLVE_BENEATH) gives for an escape. A
  * directory is -EISDIR, anything but a block device or regular file is
- * -ENOTBLK, a device node on a nodev mount -EACCES, a writable open of a
- * read-only block device -EROFS. Block devices are opened NOT exclusively
+ * -ENOTBLK, a device node on a nodev mount -EACCES (lookup_bdev's rule), a
+ * writable open of a read-only block device -EROFS, a writable open of an
+ * append-only or immutable file -EPERM. The object checked is the object
+ * opened (no second lookup). Block devices are opened NOT exclusively
  * (several readers, and two writers during migration, as RNBD allows; write
- * exclusivity is the server's open rules). file_wq: process-context queue for
- * regular-file IO (may be NULL for block devices). Process context.
+ * exclusivity is the server's open rules). wq: a WQ_MEM_RECLAIM workqueue
+ * (kx_wq_alloc) for file IO and queued submissions; required (-EINVAL).
+ * Process context.
  */
 KX_EXTERN_C int kx_bdev_open(const char *root, const char *path, kx_u32 open_flags,
-			     struct kx_workqueue *file_wq, struct kx_bdev **out) KX_NOEXCEPT;
-KX_EXTERN_C void kx_bdev_close(struct kx_bdev *b) KX_NOEXCEPT; /* process; no IO in flight */
+			     struct kx_workqueue *wq, struct kx_bdev **out) KX_NOEXCEPT;
+/* Process context; no IO in flight or queued. */
+KX_EXTERN_C void kx_bdev_close(struct kx_bdev *b) KX_NOEXCEPT;
 KX_EXTERN_C void kx_bdev_get_props(const struct kx_bdev *b, struct kx_bdev_props *out) KX_NOEXCEPT;
 
 /*
@@ -95,14 +99,21 @@ KX_EXTERN_C void kx_bdev_get_props(const struct kx_bdev *b, struct kx_bdev_props
  * direct map (kmalloc / alloc_pages: physically contiguous), -EFAULT if not;
  * it is used in place (zero copy). len is the byte count (0 for FLUSH).
  * Returns 0 if started: done(ctx, 0 or -errno) is then called exactly once,
- * from the bio's end_io (any context, incl. hardirq) or from file_wq
- * (process). Returns -errno if not started (done is not called). Block
- * devices allocate one bio per IO with GFP_NOIO from the kernel's fs_bio_set,
- * a mempool: it may sleep but always makes progress (the kernel's own
- * reserve for exactly this). Context: process (may sleep).
+ * from the bio's end_io (any context, incl. hardirq) or from wq (process).
+ * Returns -errno if not started (done is not called).
+ *
+ * kx_bdev_submit: block devices allocate one bio per IO with GFP_NOIO from
+ * the kernel's fs_bio_set, a mempool (may wait, always makes progress: the
+ * kernel's own reserve for exactly this), and submit_bio may wait for a tag,
+ * so: process context. Files: queued to wq.
+ * kx_bdev_queue: any context (e.g. an RDMA completion in softirq): the whole
+ * submission runs from wq; a failure there is reported through done().
  */
 KX_EXTERN_C int kx_bdev_submit(struct kx_bdev *b, struct kx_bdev_io *io, kx_u32 op, kx_u32 flags,
 			       kx_u64 sector, void *buf, kx_u32 len,
 			       void (*done)(void *ctx, int err), void *ctx) KX_NOEXCEPT;
+KX_EXTERN_C int kx_bdev_queue(struct kx_bdev *b, struct kx_bdev_io *io, kx_u32 op, kx_u32 flags,
+			      kx_u64 sector, void *buf, kx_u32 len,
+			      void (*done)(void *ctx, int err), void *ctx) KX_NOEXCEPT;
 
 #endif /* KX_SHIM_BDEV_H */

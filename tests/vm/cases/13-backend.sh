@@ -11,7 +11,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 ko=$KCXX_ROOT/tests/kmod/backend_test/kcxx_backend_test.ko
-stores="open rw flush_fua discard_zeroes write_zeroes secure_erase refusals readonly two_writers async_batch"
+stores="open rw flush_fua discard_zeroes write_zeroes secure_erase refusals readonly two_writers async_batch
+	queued_from_softirq"
 items="dfile_o_direct escape_symlink_refused nodev_refused directory_refused missing_refused dotdot_refused inner_symlink_allowed no_leak"
 for s in $stores; do items="bdev_$s file_$s dfile_$s $items"; done
 
