@@ -23,6 +23,10 @@
 
 #include "../common/common.h"
 #include <ibtrs/core/backoff.h>
+#include <ibtrs/core/mpath.h>
+#include "../common/sysfs_ids.h"
+
+#include <kx/sysfs.h>
 
 extern "C" {
 extern int ibtrs_clt_io_timeout_ms;
@@ -36,6 +40,8 @@ namespace wire = ibtrs::wire;
 namespace {
 
 kx_workqueue* g_wq;
+kx::sysfs::Class* g_class;  // /sys/class/ibtrs-client (allocated at init)
+ibtrs_sysfs_groups g_groups;
 
 enum PathState : u32 {
   kConnecting = 0,
@@ -129,6 +135,12 @@ struct ClPath {
   void timeout_work_fn();
   void complete_req(ClReq* req, int err);
   void close();
+  void disconnect_sync();
+  long manual_reconnect();
+  void sysfs_add();
+  void sysfs_remove();
+  long sysfs_show(int id, char* buf);
+  long sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile self);
 
   ibtrs_clt_sess* sess;
   u32 index = 0;
@@ -147,6 +159,14 @@ struct ClPath {
   Atomic<u64> hb_sent_ns{0};
   Atomic<u64> cur_latency_ns{0};
   bool counted = false;  // in sess->connected (sess->mutex)
+  // sysfs and stats
+  char hca_name[64] = {};
+  u32 hca_port = 0;
+  Atomic<u64> read_cnt{0}, read_bytes{0}, write_cnt{0}, write_bytes{0};
+  ibtrs::mpath::PathMetrics metrics;  // inflight, IO latency EWMA, heartbeat RTT
+  Atomic<u32> reconnects_ok{0}, reconnects_failed{0};
+  kx::sysfs::Target<ClPath> sysfs_target{this};
+  kx::sysfs::KObject kobj, stats_kobj;
   // Set-up results (geometry from con 0's CONN_RSP).
   u32 queue_depth = 0, max_io_size = 0, max_hdr_size = 0, chunk_size = 0;
   u32 max_pages = 0, max_data_sge = 1;
@@ -188,9 +208,17 @@ struct ibtrs_clt_sess {
   int max_reconnect_attempts = 0;
   u32 queue_depth = 0, max_io_size = 0, max_hdr_size = 0, max_segments = 0;
   bool opened = false;  // link events only after open returned
-  OwnArray<ClPath*> paths;
-  u32 nr_paths = 0;
-  Atomic<u32> rr{0};
+  OwnArray<ClPath*> paths;     // capacity wire::kMaxPaths; [0, nr_paths) published
+  Atomic<u32> nr_paths{0};
+  Mutex paths_mutex{KX_LOCK_CLASS("ibtrs_clt.sess.paths")};  // add_path
+  Atomic<u32> policy{static_cast<u32>(ibtrs::mpath::kDefaultPolicy)};
+  ibtrs::mpath::RrCursor rr_cursor;
+  long sysfs_show(int id, char* buf);
+  long sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile self);
+  long add_path(const char* buf, usize len);
+  kx::sysfs::Target<ibtrs_clt_sess> sysfs_target{this};
+  kx::sysfs::Device dev;  // destroyed after paths_dir
+  kx::sysfs::KObject paths_dir;
   Mutex mutex{KX_LOCK_CLASS("ibtrs_clt.sess.mutex")};
   u32 connected = 0;  // mutex
   TagAllocator tags;
@@ -326,7 +354,10 @@ void ClCon::on_recv(const rdma::Wc& wc) {
   }
   if (m.type == wire::ImmType::kHbAck) {
     const u64 sent = p->hb_sent_ns.load_relaxed();
-    if (sent) p->cur_latency_ns.store_relaxed(kx_ktime_ns() - sent);
+    if (sent) {
+      p->cur_latency_ns.store_relaxed(kx_ktime_ns() - sent);
+      p->metrics.set_hb_rtt(kx_ktime_ns() - sent);
+    }
     return;
   }
   ClReq* req = &p->reqs[m.msg_id];
@@ -366,6 +397,12 @@ void ClPath::complete_req(ClReq* req, int err) {
   const ibtrs_clt_req_ops ops = req->ops;
   if (err == -ECONNABORTED && req->timed_out) err = -ETIMEDOUT;
   req->sg_cnt = 0;
+  if (err == 0) {
+    const u64 now = kx_ktime_ns();
+    metrics.on_complete(now - req->start_ns, now);
+  } else {
+    metrics.on_complete_error();
+  }
   req->state.store(kIdle);
   if (ops.conf_fn) ops.conf_fn(ops.priv, err);
 }
@@ -470,6 +507,8 @@ Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
       return Error(-EOPNOTSUPP);
     }
     pd = KX_TRY(rdma::Pd::create(d));
+    copy_str(hca_name, sizeof(hca_name), dev_attr.name);
+    hca_port = con->id.port();
   } else if (d != dev) {
     return Error(-EINVAL);
   }
@@ -698,6 +737,7 @@ void ClPath::reconnect_work_fn() {
   expected = kConnecting;
   if (r.is_error()) {
     kx_info("path %s: reconnect attempt %d failed (%d)\n", name, reconnect_attempts, r.error().code());
+    reconnects_failed.add_relaxed(1);
     stop(-ECONNABORTED);
     if (state.compare_exchange(expected, kDisconnected)) schedule_reconnect(this);
     return;
@@ -707,6 +747,7 @@ void ClPath::reconnect_work_fn() {
     return;
   }
   kx_info("path %s: reconnected after %d attempts\n", name, reconnect_attempts);
+  reconnects_ok.add_relaxed(1);
   reconnect_attempts = 0;
   sess->path_up(this);
   timeout_work.queue(1000, g_wq);
@@ -759,10 +800,228 @@ void ClPath::close() {
 }
 
 // ---------------------------------------------------------------------------
+// Manual path control (sysfs)
+
+// Disconnects and stays disconnected (no automatic reconnect). Process.
+void ClPath::disconnect_sync() {
+  state.exchange(kClosing);
+  reconnect_work.cancel_sync();
+  err_work.cancel_sync();
+  stop(-ECONNABORTED);
+  sess->path_down(this);
+  state.store(kDisconnected);
+}
+
+// Reconnects now (disconnecting first if connected); 0 if connected after.
+long ClPath::manual_reconnect() {
+  if (state.load() == kClosed) return -ENODEV;
+  if (state.load() == kConnected) disconnect_sync();
+  reconnect_work.cancel_sync();
+  err_work.flush();
+  reconnect_attempts = 0;
+  reconnect_work_fn();
+  return state.load() == kConnected ? 0 : -ENOTCONN;
+}
+
+// ---------------------------------------------------------------------------
+// sysfs: /sys/class/ibtrs-client/<sess>/{mpath_policy,max_reconnect_attempts,
+// add_path,paths/<src@dst>/{state,reconnect,disconnect,remove_path,hca_name,
+// hca_port,src_addr,dst_addr,cur_latency,stats/{rdma,reconnects,reset_all}}}
+
+void ClPath::sysfs_add() {
+  if (!sess->paths_dir) return;
+  auto r = [&]() -> Result<void> {
+    kobj = KX_TRY(kx::sysfs::KObject::create(name, sess->paths_dir.get(), sysfs_target.get(), g_groups.path));
+    stats_kobj = KX_TRY(kx::sysfs::KObject::create("stats", kobj.get(), sysfs_target.get(), g_groups.stats));
+    return ok();
+  }();
+  if (r.is_error()) kx_err("path %s: no sysfs directory (%d)\n", name, r.error().code());
+}
+
+void ClPath::sysfs_remove() {
+  stats_kobj.reset();
+  kobj.reset();
+}
+
+static const char* state_str(u32 st) {
+  switch (st) {
+    case kConnecting: return "connecting";
+    case kConnected: return "connected";
+    case kClosed: return "closed";
+    default: return "disconnected";
+  }
+}
+
+static bool parse_one(const char* what, const char* name, const char* buf) {
+  u64 v = 0;
+  if (kx_kstrtou64(buf, 0, &v) == 0 && v == 1) return true;
+  kx_err("%s: %s: write 1, not '%s'\n", name, what, buf);
+  return false;
+}
+
+long ClPath::sysfs_show(int id, char* buf) {
+  char a[IBTRS_ADDR_STR_MAX];
+  switch (id) {
+    case IBTRS_CLT_ATTR_STATE:
+      return kx_sysfs_emit(buf, "%s\n", state_str(state.load()));
+    case IBTRS_CLT_ATTR_HCA_NAME:
+      return kx_sysfs_emit(buf, "%s\n", hca_name);
+    case IBTRS_CLT_ATTR_HCA_PORT:
+      return kx_sysfs_emit(buf, "%u\n", hca_port);
+    case IBTRS_CLT_ATTR_SRC_ADDR:
+      if (!has_src || src.to_str(a, sizeof(a)) < 0) copy_str(a, sizeof(a), "<none>");
+      return kx_sysfs_emit(buf, "%s\n", a);
+    case IBTRS_CLT_ATTR_DST_ADDR:
+      if (dst.to_str(a, sizeof(a)) < 0) copy_str(a, sizeof(a), "?");
+      return kx_sysfs_emit(buf, "%s\n", a);
+    case IBTRS_CLT_ATTR_CUR_LATENCY:
+      return kx_sysfs_emit(buf, "%llu ns\n", static_cast<unsigned long long>(cur_latency_ns.load_relaxed()));
+    case IBTRS_CLT_ATTR_STATS_RDMA:
+      return kx_sysfs_emit(buf, "%llu %llu %llu %llu %u %u\n",
+                           static_cast<unsigned long long>(read_cnt.load_relaxed()),
+                           static_cast<unsigned long long>(read_bytes.load_relaxed()),
+                           static_cast<unsigned long long>(write_cnt.load_relaxed()),
+                           static_cast<unsigned long long>(write_bytes.load_relaxed()),
+                           metrics.inflight(), static_cast<u32>(metrics.failover_count()));
+    case IBTRS_CLT_ATTR_STATS_RECONNECTS:
+      return kx_sysfs_emit(buf, "%u %u\n", reconnects_ok.load_relaxed(), reconnects_failed.load_relaxed());
+    default:
+      return -EIO;
+  }
+}
+
+long ClPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile self) {
+  switch (id) {
+    case IBTRS_CLT_ATTR_RECONNECT: {
+      if (!parse_one("reconnect", name, buf)) return -EINVAL;
+      const long r = manual_reconnect();
+      return r ? r : static_cast<long>(len);
+    }
+    case IBTRS_CLT_ATTR_DISCONNECT:
+      if (!parse_one("disconnect", name, buf)) return -EINVAL;
+      disconnect_sync();
+      return static_cast<long>(len);
+    case IBTRS_CLT_ATTR_REMOVE_PATH:
+      if (!parse_one("remove_path", name, buf)) return -EINVAL;
+      if (!self.remove()) return static_cast<long>(len);  // a concurrent removal owns it
+      disconnect_sync();
+      state.store(kClosed);  // never selected again; freed with the session
+      sysfs_remove();
+      kx_info("path %s: removed\n", name);
+      return static_cast<long>(len);
+    case IBTRS_CLT_ATTR_STATS_RESET_ALL:
+      if (!parse_one("reset_all", name, buf)) return -EINVAL;
+      read_cnt.store(0);
+      read_bytes.store(0);
+      write_cnt.store(0);
+      write_bytes.store(0);
+      reconnects_ok.store(0);
+      reconnects_failed.store(0);
+      return static_cast<long>(len);
+    default:
+      return -EIO;
+  }
+}
+
+long ibtrs_clt_sess::sysfs_show(int id, char* buf) {
+  switch (id) {
+    case IBTRS_CLT_ATTR_MPATH_POLICY:
+      return static_cast<long>(ibtrs::mpath::format_policy(
+          static_cast<ibtrs::mpath::MpathPolicy>(policy.load()), buf, kPageSize));
+    case IBTRS_CLT_ATTR_MAX_RECONNECT_ATTEMPTS:
+      return kx_sysfs_emit(buf, "%d\n", max_reconnect_attempts);
+    case IBTRS_CLT_ATTR_ADD_PATH:
+      return kx_sysfs_emit(buf, "Usage: echo [<source addr>@]<destination addr> > add_path\n");
+    default:
+      return -EIO;
+  }
+}
+
+long ibtrs_clt_sess::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile) {
+  switch (id) {
+    case IBTRS_CLT_ATTR_MPATH_POLICY: {
+      auto p = ibtrs::mpath::parse_policy(buf, len);
+      if (p.is_error()) {
+        kx_err("session %s: mpath_policy: unknown policy '%s'\n", name, buf);
+        return -EINVAL;
+      }
+      policy.store(static_cast<u32>(p.value()));
+      return static_cast<long>(len);
+    }
+    case IBTRS_CLT_ATTR_MAX_RECONNECT_ATTEMPTS: {
+      u64 v = 0;
+      const bool neg = buf[0] == '-';
+      if (kx_kstrtou64(buf + (neg ? 1 : 0), 0, &v) || (neg && v != 1) || (!neg && v > 9999)) {
+        kx_err("session %s: max_reconnect_attempts: -1..9999, not '%s'\n", name, buf);
+        return -EINVAL;
+      }
+      max_reconnect_attempts = neg ? -1 : static_cast<int>(v);
+      return static_cast<long>(len);
+    }
+    case IBTRS_CLT_ATTR_ADD_PATH:
+      return add_path(buf, len);
+    default:
+      return -EIO;
+  }
+}
+
+static Result<void> init_path(ClPath* p, u32 index, const char* src, const char* dst);
+
+// "[src@|src,]dst" with ip:/gid: addresses; connects synchronously.
+long ibtrs_clt_sess::add_path(const char* buf, usize len) {
+  char src_str[IBTRS_ADDR_STR_MAX] = {}, dst_str[IBTRS_ADDR_STR_MAX] = {};
+  usize n = len;
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+  usize sep = n;
+  for (usize i = 0; i < n; i++)
+    if (buf[i] == '@' || buf[i] == ',') sep = i;
+  if (sep < n) {
+    if (sep >= sizeof(src_str) || n - sep - 1 >= sizeof(dst_str)) return -EINVAL;
+    copy_str(src_str, sizeof(src_str), buf, sep);
+    copy_str(dst_str, sizeof(dst_str), buf + sep + 1, n - sep - 1);
+  } else {
+    if (n >= sizeof(dst_str)) return -EINVAL;
+    copy_str(dst_str, sizeof(dst_str), buf, n);
+  }
+  MutexGuard g(paths_mutex);
+  const u32 idx = nr_paths.load();
+  if (idx >= wire::kMaxPaths) return -EINVAL;
+  ClPath* p = new (Gfp::kernel) ClPath(this);
+  if (!p) return -ENOMEM;
+  auto r = init_path(p, idx, src_str, dst_str);
+  if (r.is_error()) {
+    kx_err("session %s: add_path: bad address '%s' (%d)\n", name, buf, r.error().code());
+    destroy(p);
+    return -EINVAL;
+  }
+  r = p->start();
+  if (r.is_error()) {
+    kx_err("path %s: add_path: cannot connect (%d)\n", p->name, r.error().code());
+    p->close();
+    destroy(p);
+    return r.error().code();
+  }
+  p->state.store(kConnected);
+  path_up(p);
+  p->timeout_work.queue(1000, g_wq);
+  p->sysfs_add();
+  paths[idx] = p;
+  nr_paths.store_release(idx + 1);
+  kx_info("path %s: added to session '%s'\n", p->name, name);
+  return static_cast<long>(len);
+}
+
+// ---------------------------------------------------------------------------
 // C API
 
 static void free_sess(ibtrs_clt_sess* s) {
-  for (u32 i = 0; i < s->nr_paths; i++) {
+  // sysfs first (waits for running show/store: add_path, reconnect...),
+  // children before parents.
+  for (u32 i = 0; i < s->nr_paths.load(); i++)
+    if (s->paths[i]) s->paths[i]->sysfs_remove();
+  s->paths_dir.reset();
+  s->dev.reset();
+  for (u32 i = 0; i < s->nr_paths.load(); i++) {
     if (!s->paths[i]) continue;
     s->paths[i]->close();
     destroy(s->paths[i]);
@@ -776,6 +1035,27 @@ static void free_sess(ibtrs_clt_sess* s) {
 static Result<void> parse_addr(rdma::SockAddr& out, const char* str, u16 port) {
   if (!str) return Error(-EINVAL);
   return to_result(kx_addr_parse(str, __builtin_strlen(str), port, out.get()));
+}
+
+// Addresses, uuid and name of a new path. src may be NULL or "".
+static Result<void> init_path(ClPath* p, u32 index, const char* src, const char* dst) {
+  ibtrs_clt_sess* s = p->sess;
+  p->index = index;
+  KX_TRY(parse_addr(p->dst, dst, s->port));
+  if (src && src[0]) {
+    KX_TRY(parse_addr(p->src, src, 0));
+    p->has_src = true;
+  }
+  for (u8& b : p->uuid.bytes) b = static_cast<u8>(kx_random_u32());
+  p->uuid.bytes[0] |= 1;
+  if (p->has_src) {
+    format_path_name(p->name, sizeof(p->name), p->src, p->dst);
+  } else {
+    char d[IBTRS_ADDR_STR_MAX];
+    if (p->dst.to_str(d, sizeof(d)) < 0) copy_str(d, sizeof(d), "?");
+    copy_str(p->name, sizeof(p->name), d);
+  }
+  return ok();
 }
 
 static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* sessname,
@@ -799,30 +1079,16 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
     s->pdu_sz = pdu_sz;
     s->reconnect_delay_ms = u32{reconnect_delay_sec} * 1000;
     s->max_reconnect_attempts = max_reconnect_attempts;
-    s->paths = KX_TRY(OwnArray<ClPath*>::create(paths_num, Gfp::kernel));
+    s->paths = KX_TRY(OwnArray<ClPath*>::create(wire::kMaxPaths, Gfp::kernel));
     for (usize i = 0; i < paths_num; i++) {
       ClPath* p = new (Gfp::kernel) ClPath(s);
       if (!p) return Error(-ENOMEM);
       s->paths[i] = p;
-      s->nr_paths = static_cast<u32>(i + 1);
-      p->index = static_cast<u32>(i);
-      KX_TRY(parse_addr(p->dst, paths[i].dst, port));
-      if (paths[i].src && paths[i].src[0]) {
-        KX_TRY(parse_addr(p->src, paths[i].src, 0));
-        p->has_src = true;
-      }
-      for (u8& b : p->uuid.bytes) b = static_cast<u8>(kx_random_u32());
-      p->uuid.bytes[0] |= 1;
-      if (p->has_src) {
-        format_path_name(p->name, sizeof(p->name), p->src, p->dst);
-      } else {
-        char d[IBTRS_ADDR_STR_MAX];
-        if (p->dst.to_str(d, sizeof(d)) < 0) copy_str(d, sizeof(d), "?");
-        copy_str(p->name, sizeof(p->name), d);
-      }
+      s->nr_paths.store(static_cast<u32>(i + 1));
+      KX_TRY(init_path(p, static_cast<u32>(i), paths[i].src, paths[i].dst));
     }
     int first_err = 0;
-    for (u32 i = 0; i < s->nr_paths; i++) {
+    for (u32 i = 0; i < s->nr_paths.load(); i++) {
       ClPath* p = s->paths[i];
       auto st = p->start();
       if (st.is_error()) {
@@ -848,8 +1114,18 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
     s->permit_stride = round_up(sizeof(ibtrs_permit) + pdu_sz, 8);
     s->permits = KX_TRY(OwnArray<u8>::create(s->permit_stride * s->queue_depth, Gfp::kernel));
     for (u32 i = 0; i < s->queue_depth; i++) s->permit(i)->mem_id = i;
-    for (u32 i = 0; i < s->nr_paths; i++) {
+    {
+      auto d = kx::sysfs::Device::create(*g_class, s->sysfs_target.get(), g_groups.sess, s->name);
+      if (d.is_ok()) {
+        s->dev = d.release_value();
+        auto pd = kx::sysfs::KObject::create_dir("paths", s->dev.kobject());
+        if (pd.is_ok()) s->paths_dir = pd.release_value();
+      }
+      if (!s->paths_dir) kx_err("session %s: no sysfs directory\n", s->name);
+    }
+    for (u32 i = 0; i < s->nr_paths.load(); i++) {
       ClPath* p = s->paths[i];
+      p->sysfs_add();
       if (p->state.load() == kConnected)
         p->timeout_work.queue(1000, g_wq);
       else
@@ -909,6 +1185,15 @@ extern "C" void ibtrs_clt_put_permit(struct ibtrs_clt_sess* sess, struct ibtrs_p
 
 extern "C" void* ibtrs_permit_to_pdu(struct ibtrs_permit* permit) noexcept { return permit + 1; }
 
+// The session's published paths as mpath::select_path sees them.
+struct SessPathView {
+  ibtrs_clt_sess* s;
+  u32 n;
+  usize size() const { return n; }
+  bool usable(usize i) const { return s->paths[i]->state.load_relaxed() == kConnected; }
+  const ibtrs::mpath::PathMetrics& metrics(usize i) const { return s->paths[i]->metrics; }
+};
+
 extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
                                  struct ibtrs_clt_sess* sess, struct ibtrs_permit* permit,
                                  const struct kvec* usr, usize nr, usize data_len,
@@ -922,9 +1207,15 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
   if (data_len > sess->max_io_size || usr_len + trailer > sess->max_hdr_size) return -EMSGSIZE;
   if (data_len && sg_cnt > sess->max_segments) return -EINVAL;
   if (!data_len) sg_cnt = 0;
-  const u32 n = sess->nr_paths;
+  const u32 n = sess->nr_paths.load_acquire();
+  const SessPathView view{sess, n};
+  const auto policy = static_cast<ibtrs::mpath::MpathPolicy>(sess->policy.load_relaxed());
+  ibtrs::mpath::PathMask skip;
   for (u32 tries = 0; tries < n; tries++) {
-    ClPath* p = sess->paths[sess->rr.fetch_add(1) % n];
+    const int idx = ibtrs::mpath::select_path(view, policy, sess->rr_cursor, skip, kx_ktime_ns());
+    if (idx < 0) break;
+    skip.set(static_cast<u32>(idx));
+    ClPath* p = sess->paths[static_cast<u32>(idx)];
     p->users.add_fetch(1);
     if (p->state.load() != kConnected) {
       if (p->users.sub_fetch(1) == 0) p->users_wq.wake_all();
@@ -947,10 +1238,18 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
       req->data_len = static_cast<u32>(data_len);
       req->timed_out = false;
       req->start_ns = kx_ktime_ns();
+      p->metrics.on_submit();
       ret = post_request(p, con, req, usr, nr, static_cast<u32>(usr_len));
       if (ret) {
+        p->metrics.on_complete_error();
         req->sg_cnt = 0;
         req->state.store(kIdle);
+      } else if (dir == IBTRS_WRITE) {
+        p->write_cnt.add_relaxed(1);
+        p->write_bytes.add_relaxed(data_len + usr_len);
+      } else {
+        p->read_cnt.add_relaxed(1);
+        p->read_bytes.add_relaxed(data_len + usr_len);
       }
     }
     if (p->users.sub_fetch(1) == 0 && p->state.load() != kConnected) p->users_wq.wake_all();
@@ -972,16 +1271,26 @@ extern "C" int ibtrs_clt_query(struct ibtrs_clt_sess* sess, struct ibtrs_attrs* 
   return 0;
 }
 
-extern "C" int ibtrs_clt_module_init(void) noexcept {
-  if (ibtrs_clt_io_timeout_ms < 1000) {
-    kx_err("io_timeout_ms must be >= 1000\n");
+extern "C" int ibtrs_clt_module_init(const struct ibtrs_sysfs_groups* groups) noexcept {
+  if (ibtrs_clt_io_timeout_ms < 1000 || ibtrs_clt_hb_interval_ms < 100 || ibtrs_clt_hb_missed_max < 1) {
+    kx_err("io_timeout_ms must be >= 1000, hb_interval_ms >= 100, hb_missed_max >= 1\n");
     return -EINVAL;
   }
-  g_wq = kx_wq_alloc("ibtrs_clt_wq", 0);
-  return g_wq ? 0 : -ENOMEM;
+  g_groups = *groups;
+  g_class = new (Gfp::kernel) kx::sysfs::Class();
+  if (!g_class) return -ENOMEM;
+  auto cls = kx::sysfs::Class::create("ibtrs-client", KX_LOCK_CLASS("ibtrs_clt.class"));
+  if (cls.is_ok()) g_wq = kx_wq_alloc("ibtrs_clt_wq", 0);
+  if (cls.is_error() || !g_wq) {
+    destroy(g_class);
+    return cls.is_error() ? cls.error().code() : -ENOMEM;
+  }
+  *g_class = cls.release_value();
+  return 0;
 }
 
 extern "C" void ibtrs_clt_module_exit(void) noexcept {
   kx_wq_destroy(g_wq);
+  destroy(g_class);
   kx_runtime_exit();
 }

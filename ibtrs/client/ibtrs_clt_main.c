@@ -7,8 +7,9 @@
 #include <linux/moduleparam.h>
 #include <linux/stddef.h>
 #include <ibtrs.h>
+#include "../common/sysfs_ids.h"
 
-int ibtrs_clt_module_init(void);
+int ibtrs_clt_module_init(const struct ibtrs_sysfs_groups *groups);
 void ibtrs_clt_module_exit(void);
 
 /* struct kvec as the C++ side declares it (include/ibtrs.h). */
@@ -38,9 +39,55 @@ EXPORT_SYMBOL_GPL(ibtrs_clt_request);
 EXPORT_SYMBOL_GPL(ibtrs_clt_rdma_cq_direct);
 EXPORT_SYMBOL_GPL(ibtrs_clt_query);
 
+/* /sys/class/ibtrs-client/<sess>/ */
+static KX_DEV_ATTR_RW(mpath_policy, IBTRS_CLT_ATTR_MPATH_POLICY);
+static KX_DEV_ATTR_RW(max_reconnect_attempts, IBTRS_CLT_ATTR_MAX_RECONNECT_ATTEMPTS);
+static KX_DEV_ATTR_RW(add_path, IBTRS_CLT_ATTR_ADD_PATH);
+static struct attribute *ibtrs_clt_sess_attrs[] = {
+	KX_DEV_ATTR_PTR(mpath_policy), KX_DEV_ATTR_PTR(max_reconnect_attempts),
+	KX_DEV_ATTR_PTR(add_path), NULL,
+};
+static const struct attribute_group ibtrs_clt_sess_group = { .attrs = ibtrs_clt_sess_attrs };
+static const struct attribute_group *ibtrs_clt_sess_groups[] = { &ibtrs_clt_sess_group, NULL };
+
+/* .../paths/<src@dst>/ */
+static KX_KOBJ_ATTR_RO(state, IBTRS_CLT_ATTR_STATE);
+static KX_KOBJ_ATTR_WO(reconnect, IBTRS_CLT_ATTR_RECONNECT);
+static KX_KOBJ_ATTR_WO(disconnect, IBTRS_CLT_ATTR_DISCONNECT);
+static KX_KOBJ_ATTR_WO(remove_path, IBTRS_CLT_ATTR_REMOVE_PATH);
+static KX_KOBJ_ATTR_RO(hca_name, IBTRS_CLT_ATTR_HCA_NAME);
+static KX_KOBJ_ATTR_RO(hca_port, IBTRS_CLT_ATTR_HCA_PORT);
+static KX_KOBJ_ATTR_RO(src_addr, IBTRS_CLT_ATTR_SRC_ADDR);
+static KX_KOBJ_ATTR_RO(dst_addr, IBTRS_CLT_ATTR_DST_ADDR);
+static KX_KOBJ_ATTR_RO(cur_latency, IBTRS_CLT_ATTR_CUR_LATENCY);
+static struct attribute *ibtrs_clt_path_attrs[] = {
+	KX_KOBJ_ATTR_PTR(state),    KX_KOBJ_ATTR_PTR(reconnect), KX_KOBJ_ATTR_PTR(disconnect),
+	KX_KOBJ_ATTR_PTR(remove_path), KX_KOBJ_ATTR_PTR(hca_name), KX_KOBJ_ATTR_PTR(hca_port),
+	KX_KOBJ_ATTR_PTR(src_addr), KX_KOBJ_ATTR_PTR(dst_addr),  KX_KOBJ_ATTR_PTR(cur_latency),
+	NULL,
+};
+static const struct attribute_group ibtrs_clt_path_group = { .attrs = ibtrs_clt_path_attrs };
+static const struct attribute_group *ibtrs_clt_path_groups[] = { &ibtrs_clt_path_group, NULL };
+
+/* .../paths/<src@dst>/stats/ */
+static KX_KOBJ_ATTR_RO(rdma, IBTRS_CLT_ATTR_STATS_RDMA);
+static KX_KOBJ_ATTR_RO(reconnects, IBTRS_CLT_ATTR_STATS_RECONNECTS);
+static KX_KOBJ_ATTR_WO(reset_all, IBTRS_CLT_ATTR_STATS_RESET_ALL);
+static struct attribute *ibtrs_clt_stats_attrs[] = {
+	KX_KOBJ_ATTR_PTR(rdma), KX_KOBJ_ATTR_PTR(reconnects), KX_KOBJ_ATTR_PTR(reset_all), NULL,
+};
+static const struct attribute_group ibtrs_clt_stats_group = { .attrs = ibtrs_clt_stats_attrs };
+static const struct attribute_group *ibtrs_clt_stats_groups[] = { &ibtrs_clt_stats_group, NULL };
+
 static int __init ibtrs_clt_init(void)
 {
-	return ibtrs_clt_module_init();
+	static const struct ibtrs_sysfs_groups groups = {
+		.sess = KX_ATTR_GROUPS(ibtrs_clt_sess_groups),
+		.path = KX_ATTR_GROUPS(ibtrs_clt_path_groups),
+		.stats = KX_ATTR_GROUPS(ibtrs_clt_stats_groups),
+	};
+
+	return ibtrs_clt_module_init(&groups);
 }
 
 static void __exit ibtrs_clt_exit(void)

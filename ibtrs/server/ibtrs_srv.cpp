@@ -20,6 +20,9 @@
 #include <runtime/runtime.cpp>
 
 #include "../common/common.h"
+#include "../common/sysfs_ids.h"
+
+#include <kx/sysfs.h>
 
 extern "C" {
 extern int ibtrs_srv_sess_queue_depth;
@@ -36,6 +39,8 @@ namespace {
 enum PathState : u32 { kConnecting = 0, kConnected = 1, kClosing = 2 };
 
 kx_workqueue* g_wq;
+kx::sysfs::Class* g_class;  // /sys/class/ibtrs-server (allocated at init)
+ibtrs_sysfs_groups g_groups;
 
 // Server chunk header room (upstream MAX_HDR_SIZE = PAGE_SIZE): max_io_size
 // = chunk_size - kMaxHdrSize.
@@ -90,6 +95,10 @@ struct SrvPath {
   void close_work_fn();
   void info_work_fn();
   void hb_work_fn();
+  void sysfs_add();
+  void sysfs_remove();
+  long sysfs_show(int id, char* buf);
+  long sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile self);
   void teardown();
   Result<void> register_chunks();
   Result<void> send_info_rsp();
@@ -122,6 +131,10 @@ struct SrvPath {
   rdma::DmaMapping info_rsp_dma;
   WaitQueue idle_wq{KX_LOCK_CLASS("ibtrs_srv.path.idle")};
   Work<SrvPath, &SrvPath::info_work_fn> info_work{this, KX_LOCK_CLASS("ibtrs_srv.path.info")};
+  u32 hca_port = 0;
+  Atomic<u64> rd_cnt{0}, rd_bytes{0}, wr_cnt{0}, wr_bytes{0};
+  kx::sysfs::Target<SrvPath> sysfs_target{this};
+  kx::sysfs::KObject kobj, stats_kobj;
   Atomic<u32> hb_missed{0};
   DelayedWork<SrvPath, &SrvPath::hb_work_fn> hb_work{this, KX_LOCK_CLASS("ibtrs_srv.path.hb")};
   Work<SrvPath, &SrvPath::close_work_fn> close_work{this, KX_LOCK_CLASS("ibtrs_srv.path.close")};
@@ -173,6 +186,11 @@ struct ibtrs_srv_sess {
   Array<ibtrs_srv_op> ops;
   bool link_up = false;  // LINK_EV_CONNECTED delivered
   void* priv = nullptr;
+  // /sys/class/ibtrs-server/<name>/paths/ once the session has its name.
+  long sysfs_store(int, const char*, usize, kx::sysfs::SelfFile) { return -EINVAL; }
+  kx::sysfs::Target<ibtrs_srv_sess> sysfs_target{this};
+  kx::sysfs::Device dev;         // destroyed after paths_dir
+  kx::sysfs::KObject paths_dir;
 };
 
 struct ibtrs_srv_ctx {
@@ -293,6 +311,13 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
   op->path = p;
   op->con = this;
   op->req = req.value();
+  if (op->req.type == wire::MsgType::kWrite) {
+    p->wr_cnt.add_relaxed(1);
+    p->wr_bytes.add_relaxed(op->req.data_len);
+  } else {
+    p->rd_cnt.add_relaxed(1);
+    p->rd_bytes.add_relaxed(op->req.data_len);
+  }
   p->inflight.add_fetch(1);
   const int dir = op->req.type == wire::MsgType::kWrite ? IBTRS_WRITE : IBTRS_READ;
   const int ret = s->ctx->ops.rdma_ev(s->priv, op, dir, chunk, op->req.data_len,
@@ -474,6 +499,7 @@ void SrvPath::info_work_fn() {
     if (!sess->link_up) fire = sess->link_up = true;
   }
   hb_work.queue(wire::kHeartbeatIntervalMs, g_wq);
+  sysfs_add();
   kx_info("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
           sess->name, cid_num, sess->geo.queue_depth(), sess->geo.chunk_size());
   if (fire && ctx->ops.link_ev) ctx->ops.link_ev(sess, IBTRS_SRV_LINK_EV_CONNECTED, sess->priv);
@@ -498,6 +524,68 @@ void SrvPath::hb_work_fn() {
     return;
   }
   hb_work.queue(wire::kHeartbeatIntervalMs, g_wq);
+}
+
+// ---- sysfs: /sys/class/ibtrs-server/<sess>/paths/<src@dst>/{disconnect,
+// hca_name,hca_port,src_addr,dst_addr,stats/rdma}. Best effort: a failure
+// is logged and the path works without its directory.
+void SrvPath::sysfs_add() {
+  ibtrs_srv_sess* s = sess;
+  auto r = [&]() -> Result<void> {
+    {
+      MutexGuard g(s->ctx->mutex);
+      if (!s->dev.get()) {
+        s->dev = KX_TRY(kx::sysfs::Device::create(*g_class, s->sysfs_target.get(), g_groups.sess, s->name));
+        s->paths_dir = KX_TRY(kx::sysfs::KObject::create_dir("paths", s->dev.kobject()));
+      }
+    }
+    kobj = KX_TRY(kx::sysfs::KObject::create(name, s->paths_dir.get(), sysfs_target.get(), g_groups.path));
+    stats_kobj = KX_TRY(kx::sysfs::KObject::create("stats", kobj.get(), sysfs_target.get(), g_groups.stats));
+    return ok();
+  }();
+  if (r.is_error()) kx_err("path %s: no sysfs directory (%d)\n", name, r.error().code());
+}
+
+void SrvPath::sysfs_remove() {
+  stats_kobj.reset();
+  kobj.reset();
+}
+
+long SrvPath::sysfs_show(int id, char* buf) {
+  char a[IBTRS_ADDR_STR_MAX];
+  switch (id) {
+    case IBTRS_SRV_ATTR_HCA_NAME:
+      return kx_sysfs_emit(buf, "%s\n", dev_attr.name);
+    case IBTRS_SRV_ATTR_HCA_PORT:
+      return kx_sysfs_emit(buf, "%u\n", hca_port);
+    case IBTRS_SRV_ATTR_SRC_ADDR:
+      if (src.to_str(a, sizeof(a)) < 0) copy_str(a, sizeof(a), "?");
+      return kx_sysfs_emit(buf, "%s\n", a);
+    case IBTRS_SRV_ATTR_DST_ADDR:
+      if (dst.to_str(a, sizeof(a)) < 0) copy_str(a, sizeof(a), "?");
+      return kx_sysfs_emit(buf, "%s\n", a);
+    case IBTRS_SRV_ATTR_STATS_RDMA:
+      return kx_sysfs_emit(buf, "%llu %llu %llu %llu\n",
+                           static_cast<unsigned long long>(rd_cnt.load_relaxed()),
+                           static_cast<unsigned long long>(rd_bytes.load_relaxed()),
+                           static_cast<unsigned long long>(wr_cnt.load_relaxed()),
+                           static_cast<unsigned long long>(wr_bytes.load_relaxed()));
+    default:
+      return -EIO;
+  }
+}
+
+long SrvPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile) {
+  if (id != IBTRS_SRV_ATTR_DISCONNECT) return -EIO;
+  u64 v = 0;
+  if (kx_kstrtou64(buf, 0, &v) || v != 1) {
+    kx_err("path %s: disconnect: write 1, not '%s'\n", name, buf);
+    return -EINVAL;
+  }
+  // Asynchronous, as upstream: the close work removes this directory after
+  // this store returned.
+  schedule_close("disconnect requested through sysfs", 0);
+  return static_cast<long>(len);
 }
 
 // Releases every RDMA resource of the path. Process context.
@@ -528,6 +616,7 @@ void SrvPath::close_work_fn() {
   ibtrs_srv_ctx* ctx = sess->ctx;
   info_work.cancel_sync();
   hb_work.cancel_sync();
+  sysfs_remove();
   teardown();
   ibtrs_srv_sess* dead_sess = nullptr;
   bool fire = false;
@@ -622,8 +711,8 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
       if (cons.is_ok()) {
         np.value()->cons = cons.release_value();
         p = np.value().leak();
-        p->src = rdma::SockAddr::dst_of(id);  // the client's address
-        p->dst = rdma::SockAddr::src_of(id);
+        p->src = rdma::SockAddr::src_of(id);  // ours (upstream: src_addr)
+        p->dst = rdma::SockAddr::dst_of(id);  // the client's
         format_path_name(p->name, sizeof(p->name), p->src, p->dst);
         s->paths.push_back(*p);
         new_path = true;
@@ -655,6 +744,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   if (!p->dev) {
     p->dev = dev;
     p->dev_attr = rdma::query_device(dev);
+    p->hca_port = kx_cm_port(id);
     auto pd = rdma::Pd::create(dev);
     if (pd.is_error()) err = pd.error().code();
     else p->pd = pd.release_value();
@@ -815,7 +905,7 @@ extern "C" int ibtrs_srv_get_queue_depth(struct ibtrs_srv_sess* sess) noexcept {
   return static_cast<int>(sess->geo.queue_depth());
 }
 
-extern "C" int ibtrs_srv_module_init(void) noexcept {
+extern "C" int ibtrs_srv_module_init(const struct ibtrs_sysfs_groups* groups) noexcept {
   auto geo = wire::ChunkGeometry::create(static_cast<u32>(ibtrs_srv_sess_queue_depth),
                                          static_cast<u32>(ibtrs_srv_max_chunk_size));
   if (geo.is_error() || static_cast<u32>(ibtrs_srv_max_chunk_size) <= kMaxHdrSize) {
@@ -829,12 +919,21 @@ extern "C" int ibtrs_srv_module_init(void) noexcept {
     return -EINVAL;
   }
   if (ibtrs_srv_max_sessions < 1) return -EINVAL;
-  g_wq = kx_wq_alloc("ibtrs_srv_wq", 0);
-  if (!g_wq) return -ENOMEM;
+  g_groups = *groups;
+  g_class = new (Gfp::kernel) kx::sysfs::Class();
+  if (!g_class) return -ENOMEM;
+  auto cls = kx::sysfs::Class::create("ibtrs-server", KX_LOCK_CLASS("ibtrs_srv.class"));
+  if (cls.is_ok()) g_wq = kx_wq_alloc("ibtrs_srv_wq", 0);
+  if (cls.is_error() || !g_wq) {
+    destroy(g_class);
+    return cls.is_error() ? cls.error().code() : -ENOMEM;
+  }
+  *g_class = cls.release_value();
   return 0;
 }
 
 extern "C" void ibtrs_srv_module_exit(void) noexcept {
   kx_wq_destroy(g_wq);
+  destroy(g_class);
   kx_runtime_exit();
 }

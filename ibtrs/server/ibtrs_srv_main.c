@@ -7,8 +7,9 @@
 #include <linux/moduleparam.h>
 #include <linux/stddef.h>
 #include <ibtrs.h>
+#include "../common/sysfs_ids.h"
 
-int ibtrs_srv_module_init(void);
+int ibtrs_srv_module_init(const struct ibtrs_sysfs_groups *groups);
 void ibtrs_srv_module_exit(void);
 
 /* struct kvec as the C++ side declares it (include/ibtrs.h). */
@@ -43,9 +44,36 @@ EXPORT_SYMBOL_GPL(ibtrs_srv_set_sess_priv);
 EXPORT_SYMBOL_GPL(ibtrs_srv_get_path_name);
 EXPORT_SYMBOL_GPL(ibtrs_srv_get_queue_depth);
 
+/* /sys/class/ibtrs-server/<sess>/paths/<src@dst>/ and its stats/ */
+static KX_KOBJ_ATTR_WO(disconnect, IBTRS_SRV_ATTR_DISCONNECT);
+static KX_KOBJ_ATTR_RO(hca_name, IBTRS_SRV_ATTR_HCA_NAME);
+static KX_KOBJ_ATTR_RO(hca_port, IBTRS_SRV_ATTR_HCA_PORT);
+static KX_KOBJ_ATTR_RO(src_addr, IBTRS_SRV_ATTR_SRC_ADDR);
+static KX_KOBJ_ATTR_RO(dst_addr, IBTRS_SRV_ATTR_DST_ADDR);
+static KX_KOBJ_ATTR_RO(rdma, IBTRS_SRV_ATTR_STATS_RDMA);
+
+static struct attribute *ibtrs_srv_path_attrs[] = {
+	KX_KOBJ_ATTR_PTR(disconnect), KX_KOBJ_ATTR_PTR(hca_name), KX_KOBJ_ATTR_PTR(hca_port),
+	KX_KOBJ_ATTR_PTR(src_addr),   KX_KOBJ_ATTR_PTR(dst_addr), NULL,
+};
+static const struct attribute_group ibtrs_srv_path_group = { .attrs = ibtrs_srv_path_attrs };
+static const struct attribute_group *ibtrs_srv_path_groups[] = { &ibtrs_srv_path_group, NULL };
+
+static struct attribute *ibtrs_srv_stats_attrs[] = { KX_KOBJ_ATTR_PTR(rdma), NULL };
+static const struct attribute_group ibtrs_srv_stats_group = { .attrs = ibtrs_srv_stats_attrs };
+static const struct attribute_group *ibtrs_srv_stats_groups[] = { &ibtrs_srv_stats_group, NULL };
+
+static const struct attribute_group *ibtrs_srv_sess_groups[] = { NULL };
+
 static int __init ibtrs_srv_init(void)
 {
-	return ibtrs_srv_module_init();
+	static const struct ibtrs_sysfs_groups groups = {
+		.sess = KX_ATTR_GROUPS(ibtrs_srv_sess_groups),
+		.path = KX_ATTR_GROUPS(ibtrs_srv_path_groups),
+		.stats = KX_ATTR_GROUPS(ibtrs_srv_stats_groups),
+	};
+
+	return ibtrs_srv_module_init(&groups);
 }
 
 static void __exit ibtrs_srv_exit(void)
