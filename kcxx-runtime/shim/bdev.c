@@ -150,26 +150,34 @@ static int kx_bdev_open_path(struct kx_bdev *b, const struct path *root, const c
 	return ret;
 }
 
-int kx_bdev_open(const char *root, const char *path, kx_u32 open_flags,
-		 struct kx_workqueue *file_wq, struct kx_bdev **out)
+static int kx_bdev_open_beneath(struct kx_bdev *b, const char *root, const char *path,
+				kx_u32 open_flags)
 {
-	struct kx_bdev *b;
 	struct path r;
 	int ret;
+
+	ret = kern_path(root, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &r);
+	if (ret)
+		return ret;
+	ret = kx_bdev_open_path(b, &r, path, open_flags);
+	path_put(&r);
+	return ret;
+}
+
+int kx_bdev_open(const char *root, const char *path, kx_u32 open_flags,
+		 struct kx_workqueue *wq, struct kx_bdev **out)
+{
+	struct kx_bdev *b;
+	int ret = -EINVAL;
 
 	*out = NULL;
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
-	b->wq = KX_WQ(file_wq);
+	b->wq = KX_WQ(wq);
 	b->props.writable = !!(open_flags & KX_BDEV_OPEN_WRITE);
-	ret = kern_path(root, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &r);
-	if (!ret) {
-		ret = kx_bdev_open_path(b, &r, path, open_flags);
-		path_put(&r);
-	}
-	if (!ret && !b->wq)
-		ret = -EINVAL;
+	if (b->wq)
+		ret = kx_bdev_open_beneath(b, root, path, open_flags);
 	if (ret) {
 		pr_warn(KBUILD_MODNAME ": bdev: open %s (beneath %s, %s): %d%s\n", path, root,
 			b->props.writable ? "rw" : "ro", ret,
@@ -205,8 +213,9 @@ static void kx_bdev_end_io(struct bio *bio)
 	int err = blk_status_to_errno(bio->bi_status);
 
 	if (err)
-		pr_err_ratelimited(KBUILD_MODNAME ": bdev: %pg: op %u sector %llu: %d\n",
-				   bio->bi_bdev, io->op, (unsigned long long)io->pos, err);
+		pr_err_ratelimited(KBUILD_MODNAME ": bdev: %pg: op %u sector %llu len %u: %d\n",
+				   bio->bi_bdev, io->op, (unsigned long long)io->pos >> SECTOR_SHIFT,
+				   io->len, err);
 	bio_put(bio);
 	io->done(io->ctx, err);
 }

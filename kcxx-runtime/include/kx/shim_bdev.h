@@ -51,9 +51,16 @@ enum kx_bdev_open_flags {
 	KX_BDEV_OPEN_DIRECT = 1u << 1,
 };
 
-/* What an RNBD OPEN_RSP needs, filled at open. Sizes in 512-byte sectors
- * unless named _bytes; 0 = not supported (or, for max_hw_sectors of a file,
- * no device limit). */
+/*
+ * What an RNBD OPEN_RSP needs, filled at open (a file's size is the size at
+ * open). Limits in 512-byte sectors unless marked bytes; 0 = not supported,
+ * except max_hw_sectors and max_segments of a file: 0 = no device limit (the
+ * server picks its own, e.g. the chunk size). Files get the loop driver's
+ * limits: discard and write-zeroes if the fs has ->fallocate (whether
+ * ZERO_RANGE works shows only at run time: -EOPNOTSUPP on tmpfs), granularity
+ * = fs block size, write_cache and fua = 1 (page cache / device cache
+ * flushed by fsync).
+ */
 struct kx_bdev_props {
 	kx_u64 size_bytes;
 	kx_u32 logical_block_size;
