@@ -46,3 +46,4 @@ void kx_layout(void)
 }
 #include "kx_layout_rdma.h"
 #include "kx_layout_blk.h"
+#include "kx_layout_bdev.h"

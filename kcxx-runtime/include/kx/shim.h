@@ -169,4 +169,7 @@ KX_EXTERN_C int kx_cpu_next_possible(int prev) KX_NOEXCEPT;
 #include <kx/shim_blk.h>
 #include <kx/shim_sysfs.h>
 
+/* Storage backend (block devices, files): opt-in per module, see kbuild-cxx-bdev.mk. */
+#include <kx/shim_bdev.h>
+
 #endif /* KX_SHIM_H */
