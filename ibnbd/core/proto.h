@@ -267,15 +267,9 @@ static_assert(__builtin_offsetof(CloseWire, device_id) == 4);
 
 namespace detail {
 
-template <typename Wire> inline Wire load(const u8* buf) {
-  Wire w;
-  __builtin_memcpy(&w, buf, sizeof(Wire));
-  return w;
-}
-
-template <typename Wire> inline void store(u8* out, const Wire& w) {
-  __builtin_memcpy(out, &w, sizeof(Wire));
-}
+// Wire structs are read from and written to possibly unaligned buffers.
+using kx::load_wire;
+using kx::store_wire;
 
 inline MsgHdrWire make_hdr(MsgType type) {
   MsgHdrWire h{};
@@ -303,7 +297,7 @@ inline void set_ext_features(SessInfoWire& w, u32 features) {
 // Type of any RNBD message. EBADMSG: shorter than the header, unknown type.
 inline Result<MsgType> peek_msg_type(const u8* buf, usize len) {
   if (len < sizeof(MsgHdrWire)) return Error(-EBADMSG);
-  const u16 type = detail::load<MsgHdrWire>(buf).type.get();
+  const u16 type = detail::load_wire<MsgHdrWire>(buf).type.get();
   if (type > kLastMsgType) return Error(-EBADMSG);
   return static_cast<MsgType>(type);
 }
@@ -326,7 +320,7 @@ inline Result<void> check_rpc_carrier(Carrier carrier, usize rsp_size) {
 
 inline Result<void> check_header(const u8* buf, usize len, usize size, MsgType type) {
   if (len < size) return Error(-EBADMSG);
-  if (detail::load<MsgHdrWire>(buf).type.get() != static_cast<u16>(type)) return Error(-EBADMSG);
+  if (detail::load_wire<MsgHdrWire>(buf).type.get() != static_cast<u16>(type)) return Error(-EBADMSG);
   return kx::ok();
 }
 
@@ -345,7 +339,7 @@ struct SessInfo {
 inline Result<SessInfo> decode_sess_info(const u8* buf, usize len, Carrier carrier) {
   KX_TRY(detail::check_header(buf, len, sizeof(SessInfoWire), MsgType::kSessInfo));
   KX_TRY(detail::check_rpc_carrier(carrier, sizeof(SessInfoRspWire)));
-  const auto w = detail::load<SessInfoWire>(buf);
+  const auto w = detail::load_wire<SessInfoWire>(buf);
   if (w.ver == 0) return Error(-EPROTO);
   return SessInfo{w.ver, detail::ext_features(w)};
 }
@@ -359,7 +353,7 @@ inline Result<usize> encode_sess_info(u8* out, usize cap, u32 features) {
   w.hdr = detail::make_hdr(MsgType::kSessInfo);
   w.ver = kProtoVerMajor;
   detail::set_ext_features(w, features);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 
@@ -368,7 +362,7 @@ inline Result<usize> encode_sess_info(u8* out, usize cap, u32 features) {
 // above ours, or a granted feature that was not offered.
 inline Result<SessInfo> decode_sess_info_rsp(const u8* buf, usize len, u32 offered_features) {
   KX_TRY(detail::check_header(buf, len, sizeof(SessInfoRspWire), MsgType::kSessInfoRsp));
-  const auto w = detail::load<SessInfoRspWire>(buf);
+  const auto w = detail::load_wire<SessInfoRspWire>(buf);
   if (w.ver == 0 || w.ver > kProtoVerMajor) return Error(-EPROTO);
   const u32 granted = detail::ext_features(w);
   if ((granted & ~offered_features) != 0) return Error(-EPROTO);
@@ -386,7 +380,7 @@ inline Result<usize> encode_sess_info_rsp(u8* out, usize cap, u8 version, u32 gr
   w.hdr = detail::make_hdr(MsgType::kSessInfoRsp);
   w.ver = version;
   detail::set_ext_features(w, granted);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 
@@ -435,7 +429,7 @@ inline Result<usize> encode_open(u8* out, usize cap, AccessMode mode, const char
   w.hdr = detail::make_hdr(MsgType::kOpen);
   w.access_mode = static_cast<u8>(mode);
   __builtin_memcpy(w.dev_name, name, name_len);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 
@@ -473,7 +467,7 @@ inline Result<void> validate_open_rsp(const OpenRsp& rsp) {
 // ignored; the extension field is read only if write-zeroes was granted.
 inline Result<OpenRsp> decode_open_rsp(const u8* buf, usize len, u32 features) {
   KX_TRY(detail::check_header(buf, len, sizeof(OpenRspWire), MsgType::kOpenRsp));
-  const auto w = detail::load<OpenRspWire>(buf);
+  const auto w = detail::load_wire<OpenRspWire>(buf);
   const OpenRsp rsp{
       w.device_id.get(),
       w.nsectors.get(),
@@ -513,7 +507,7 @@ inline Result<usize> encode_open_rsp(u8* out, usize cap, const OpenRsp& rsp, u32
   w.secure_discard.set(rsp.max_secure_erase_sectors);
   w.cache_policy = rsp.cache_policy;
   if (features & kFeatureWriteZeroes) w.ext_max_write_zeroes_sectors.set(rsp.max_write_zeroes_sectors);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 
@@ -530,7 +524,7 @@ inline Result<CloseReq> decode_close(const u8* buf, usize len, Carrier carrier) 
   KX_TRY(detail::check_header(buf, len, sizeof(CloseWire), MsgType::kClose));
   if (carrier.dir != TransferDir::kWrite) return Error(-EPROTO);
   if (carrier.data_len != 0) return Error(-EMSGSIZE);
-  return CloseReq{detail::load<CloseWire>(buf).device_id.get()};
+  return CloseReq{detail::load_wire<CloseWire>(buf).device_id.get()};
 }
 
 inline Result<usize> encode_close(u8* out, usize cap, u32 device_id) {
@@ -538,7 +532,7 @@ inline Result<usize> encode_close(u8* out, usize cap, u32 device_id) {
   CloseWire w{};
   w.hdr = detail::make_hdr(MsgType::kClose);
   w.device_id.set(device_id);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 
@@ -677,7 +671,7 @@ inline Result<usize> encode_io(u8* out, usize cap, const IoReq& io, const Sessio
   w.rw.set(static_cast<u32>(io.op) | io.flags);
   w.bi_size.set(io.bi_size);
   w.prio.set(io.prio);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 

@@ -234,15 +234,9 @@ static_assert(__builtin_offsetof(RkeyRspWire, rkey) == 4);
 
 namespace detail {
 
-template <typename Wire> inline Wire load(const u8* buf) {
-  Wire w;
-  __builtin_memcpy(&w, buf, sizeof(Wire));
-  return w;
-}
-
-template <typename Wire> inline void store(u8* out, const Wire& w) {
-  __builtin_memcpy(out, &w, sizeof(Wire));
-}
+// Wire structs are read from and written to possibly unaligned buffers.
+using kx::load_wire;
+using kx::store_wire;
 
 inline bool all_zero(const u8* bytes, usize n) {
   for (usize i = 0; i < n; ++i)
@@ -250,7 +244,7 @@ inline bool all_zero(const u8* bytes, usize n) {
   return true;
 }
 
-inline u16 peek_type(const u8* buf) { return load<Le16>(buf).get(); }
+inline u16 peek_type(const u8* buf) { return load_wire<Le16>(buf).get(); }
 
 constexpr u8 version_major(u16 version) { return static_cast<u8>(version >> 8); }
 constexpr u8 version_minor(u16 version) { return static_cast<u8>(version & 0xff); }
@@ -474,7 +468,7 @@ struct ConnReq {
 // version may give them a meaning that a 2.0 server must ignore.
 inline Result<ConnReq> decode_conn_req(const u8* buf, usize len) {
   if (len < sizeof(ConnReqWire)) return Error(-EBADMSG);
-  const auto w = detail::load<ConnReqWire>(buf);
+  const auto w = detail::load_wire<ConnReqWire>(buf);
   if (w.magic.get() != kMagic) return Error(-EPROTO);
   const u16 version = w.version.get();
   if (detail::version_major(version) != kProtoVerMajor) return Error(-EPROTONOSUPPORT);
@@ -500,7 +494,7 @@ inline Result<usize> encode_conn_req(u8* out, usize cap, const ConnReq& req) {
   w.sess_uuid = req.sess_uuid;
   w.paths_uuid = req.paths_uuid;
   w.flags = req.first_conn ? kConnReqFirstConn : 0;
-  detail::store(out, w);
+  detail::store_wire(out, w);
   KX_TRY(decode_conn_req(out, sizeof(w)));
   return sizeof(w);
 }
@@ -534,7 +528,7 @@ inline Result<ChunkGeometry> chunk_geometry(const ConnRsp& rsp) {
 // the announced chunk geometry is unusable (see ChunkGeometry::create).
 inline Result<ConnRsp> decode_conn_rsp(const u8* buf, usize len) {
   if (len < sizeof(ConnRspWire)) return Error(-EBADMSG);
-  const auto w = detail::load<ConnRspWire>(buf);
+  const auto w = detail::load_wire<ConnRspWire>(buf);
   if (w.magic.get() != kMagic) return Error(-EPROTO);
   const u16 version = w.version.get();
   if (detail::version_major(version) != kProtoVerMajor) return Error(-EPROTONOSUPPORT);
@@ -558,7 +552,7 @@ inline Result<usize> encode_conn_rsp(u8* out, usize cap, const ConnRsp& rsp) {
   w.max_io_size.set(rsp.max_io_size);
   w.max_hdr_size.set(rsp.max_hdr_size);
   w.flags.set(rsp.flags);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   KX_TRY(decode_conn_rsp(out, sizeof(w)));
   return sizeof(w);
 }
@@ -572,7 +566,7 @@ struct ConnReject {
 // version and errno, so the remaining fields are not interpreted.
 inline Result<ConnReject> decode_conn_reject(const u8* buf, usize len) {
   if (len < sizeof(ConnRspWire)) return Error(-EBADMSG);
-  const auto w = detail::load<ConnRspWire>(buf);
+  const auto w = detail::load_wire<ConnRspWire>(buf);
   if (w.magic.get() != kMagic) return Error(-EPROTO);
   if (detail::version_major(w.version.get()) != kProtoVerMajor) return Error(-EPROTONOSUPPORT);
   const int err = static_cast<kx::i16>(w.errno_code.get());
@@ -588,7 +582,7 @@ inline Result<usize> encode_conn_reject(u8* out, usize cap, int err) {
   w.magic.set(kMagic);
   w.version.set(kProtoVersion);
   w.errno_code.set(static_cast<u16>(err));
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 
@@ -635,7 +629,7 @@ inline Result<usize> encode_info_req(u8* out, usize cap, const char* name, usize
   InfoReqWire w{};
   w.type.set(static_cast<u16>(MsgType::kInfoReq));
   __builtin_memcpy(w.pathname, name, name_len);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   const InfoReq decoded = KX_TRY(decode_info_req(out, sizeof(w)));
   if (decoded.path_name.len != name_len) return Error(-EINVAL);  // name had an embedded NUL
   return sizeof(w);
@@ -667,14 +661,14 @@ struct RemoteChunk {
 // queue_depth.
 inline Result<u16> validate_info_rsp(const u8* buf, usize len, const ChunkGeometry& geometry) {
   if (len < sizeof(InfoRspHdrWire)) return Error(-EBADMSG);
-  const auto hdr = detail::load<InfoRspHdrWire>(buf);
+  const auto hdr = detail::load_wire<InfoRspHdrWire>(buf);
   if (hdr.type.get() != static_cast<u16>(MsgType::kInfoRsp)) return Error(-EBADMSG);
   const u16 sg_cnt = hdr.sg_cnt.get();
   if (sg_cnt == 0 || geometry.queue_depth() % sg_cnt != 0) return Error(-EPROTO);
   if ((len - sizeof(InfoRspHdrWire)) / sizeof(SgDescWire) < sg_cnt) return Error(-EBADMSG);
   u64 total = 0;
   for (u16 i = 0; i < sg_cnt; ++i) {
-    const auto d = detail::load<SgDescWire>(buf + sizeof(InfoRspHdrWire) + i * sizeof(SgDescWire));
+    const auto d = detail::load_wire<SgDescWire>(buf + sizeof(InfoRspHdrWire) + i * sizeof(SgDescWire));
     const u32 dlen = d.len.get();
     if (dlen == 0 || dlen % geometry.chunk_size() != 0) return Error(-EPROTO);
     if (detail::range_wraps(d.addr.get(), dlen)) return Error(-ERANGE);
@@ -692,7 +686,7 @@ inline Result<void> for_each_remote_chunk(const u8* buf, usize len, const ChunkG
   const u16 sg_cnt = KX_TRY(validate_info_rsp(buf, len, geometry));
   u32 buf_id = 0;
   for (u16 i = 0; i < sg_cnt; ++i) {
-    const auto d = detail::load<SgDescWire>(buf + sizeof(InfoRspHdrWire) + i * sizeof(SgDescWire));
+    const auto d = detail::load_wire<SgDescWire>(buf + sizeof(InfoRspHdrWire) + i * sizeof(SgDescWire));
     const u32 chunks = d.len.get() / geometry.chunk_size();
     for (u32 c = 0; c < chunks; ++c, ++buf_id)
       fn(buf_id, RemoteChunk{d.addr.get() + u64{c} * geometry.chunk_size(), d.key.get()});
@@ -720,13 +714,13 @@ inline Result<usize> encode_info_rsp(u8* out, usize cap, const ChunkGeometry& ge
   InfoRspHdrWire hdr{};
   hdr.type.set(static_cast<u16>(MsgType::kInfoRsp));
   hdr.sg_cnt.set(sg_cnt);
-  detail::store(out, hdr);
+  detail::store_wire(out, hdr);
   for (u16 i = 0; i < sg_cnt; ++i) {
     SgDescWire d{};
     d.addr.set(descs[i].addr);
     d.key.set(descs[i].key);
     d.len.set(descs[i].len);
-    detail::store(out + sizeof(InfoRspHdrWire) + i * sizeof(SgDescWire), d);
+    detail::store_wire(out + sizeof(InfoRspHdrWire) + i * sizeof(SgDescWire), d);
   }
   KX_TRY(validate_info_rsp(out, size, geometry));
   return size;
@@ -768,7 +762,7 @@ inline Result<IoRequest> decode_io_request(const u8* chunk, usize chunk_len, u32
   IoRequest req{};
   switch (detail::peek_type(trailer)) {
     case static_cast<u16>(MsgType::kWrite): {
-      const auto w = detail::load<RdmaWriteTrailerWire>(trailer);
+      const auto w = detail::load_wire<RdmaWriteTrailerWire>(trailer);
       req.type = MsgType::kWrite;
       req.usr_len = w.usr_len.get();
       if (req.usr_len > offset) return Error(-EMSGSIZE);
@@ -776,7 +770,7 @@ inline Result<IoRequest> decode_io_request(const u8* chunk, usize chunk_len, u32
     }
     case static_cast<u16>(MsgType::kRead): {
       if (chunk_len - offset < sizeof(RdmaReadTrailerWire)) return Error(-EMSGSIZE);
-      const auto r = detail::load<RdmaReadTrailerWire>(trailer);
+      const auto r = detail::load_wire<RdmaReadTrailerWire>(trailer);
       req.type = MsgType::kRead;
       req.usr_len = r.usr_len.get();
       const u16 flags = r.flags.get();
@@ -789,7 +783,7 @@ inline Result<IoRequest> decode_io_request(const u8* chunk, usize chunk_len, u32
       if (req.has_desc) {
         if (chunk_len - offset - sizeof(RdmaReadTrailerWire) < sizeof(SgDescWire))
           return Error(-EMSGSIZE);
-        const auto d = detail::load<SgDescWire>(trailer + sizeof(RdmaReadTrailerWire));
+        const auto d = detail::load_wire<SgDescWire>(trailer + sizeof(RdmaReadTrailerWire));
         req.desc = SgDesc{d.addr.get(), d.key.get(), d.len.get()};
         if (req.desc.len == 0) return Error(-EPROTO);
         if (req.desc.len > offset - req.usr_len) return Error(-EMSGSIZE);
@@ -813,7 +807,7 @@ inline Result<usize> encode_write_trailer(u8* out, usize cap, u16 usr_len) {
   RdmaWriteTrailerWire w{};
   w.type.set(static_cast<u16>(MsgType::kWrite));
   w.usr_len.set(usr_len);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 
@@ -829,13 +823,13 @@ inline Result<usize> encode_read_trailer(u8* out, usize cap, u16 usr_len, const 
   r.usr_len.set(usr_len);
   r.flags.set(need_inval ? kMsgFlagNeedInval : 0);
   r.sg_cnt.set(desc ? 1 : 0);
-  detail::store(out, r);
+  detail::store_wire(out, r);
   if (desc) {
     SgDescWire d{};
     d.addr.set(desc->addr);
     d.key.set(desc->key);
     d.len.set(desc->len);
-    detail::store(out + sizeof(r), d);
+    detail::store_wire(out + sizeof(r), d);
   }
   return size;
 }
@@ -853,7 +847,7 @@ struct RkeyRsp {
 // EBADMSG: len < 8 or type != RKEY_RSP. ERANGE: buf_id >= queue_depth.
 inline Result<RkeyRsp> decode_rkey_rsp(const u8* buf, usize len, u32 queue_depth) {
   if (len < sizeof(RkeyRspWire)) return Error(-EBADMSG);
-  const auto w = detail::load<RkeyRspWire>(buf);
+  const auto w = detail::load_wire<RkeyRspWire>(buf);
   if (w.type.get() != static_cast<u16>(MsgType::kRkeyRsp)) return Error(-EBADMSG);
   if (w.buf_id.get() >= queue_depth) return Error(-ERANGE);
   return RkeyRsp{w.buf_id.get(), w.rkey.get()};
@@ -865,7 +859,7 @@ inline Result<usize> encode_rkey_rsp(u8* out, usize cap, const RkeyRsp& rsp) {
   w.type.set(static_cast<u16>(MsgType::kRkeyRsp));
   w.buf_id.set(rsp.buf_id);
   w.rkey.set(rsp.rkey);
-  detail::store(out, w);
+  detail::store_wire(out, w);
   return sizeof(w);
 }
 

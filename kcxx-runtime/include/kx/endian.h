@@ -67,4 +67,21 @@ static_assert(kIsTriviallyCopyable<Le16> && kIsTriviallyCopyable<Le32> &&
               kIsTriviallyCopyable<Le64>);
 static_assert(kIsStandardLayout<Le16> && kIsStandardLayout<Le32> && kIsStandardLayout<Le64>);
 
+// Copies a wire struct out of / into a byte buffer that may be unaligned
+// (message buffers, RDMA chunks at arbitrary offsets). The caller has checked
+// that the buffer holds sizeof(Wire) bytes.
+template <typename Wire>
+inline Wire load_wire(const u8* buf) {
+  static_assert(kIsTriviallyCopyable<Wire>);
+  Wire w;
+  __builtin_memcpy(&w, buf, sizeof(Wire));
+  return w;
+}
+
+template <typename Wire>
+inline void store_wire(u8* out, const Wire& w) {
+  static_assert(kIsTriviallyCopyable<Wire>);
+  __builtin_memcpy(out, &w, sizeof(Wire));
+}
+
 }  // namespace kx
