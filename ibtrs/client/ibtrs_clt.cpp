@@ -18,12 +18,13 @@
 // RECONNECTING ... -> CONNECTED, or CLOSING -> CLOSED (user close). A
 // request is only posted while its path is CONNECTED and the submitter is
 // counted in ClPath::users, so teardown (which first leaves CONNECTED, then
-// waits for users == 0, then drains every QP) never races a post.
+// waits for users == 0, then destroys every QP) never races a post.
 #include <runtime/runtime.cpp>
 
 #include "../common/common.h"
 #include <ibtrs/core/backoff.h>
 #include <ibtrs/core/mpath.h>
+#include <ibtrs/core/path_state.h>
 #include "../common/sysfs_ids.h"
 
 #include <kx/sysfs.h>
@@ -42,15 +43,6 @@ namespace {
 kx_workqueue* g_wq;
 kx::sysfs::Class* g_class;  // /sys/class/ibtrs-client (allocated at init)
 ibtrs_sysfs_groups g_groups;
-
-enum PathState : u32 {
-  kConnecting = 0,
-  kConnected = 1,
-  kError = 2,         // recovery queued
-  kDisconnected = 3,  // torn down, reconnect may be scheduled
-  kClosing = 4,
-  kClosed = 5,
-};
 
 enum ReqState : u32 { kIdle = 0, kInflight = 1, kCompleting = 2 };
 
@@ -117,7 +109,7 @@ struct ClCon {
   rdma::Cqe<ClCon, &ClCon::on_info_recv> info_cqe{this};
   rdma::CmId id;
   rdma::Cq cq;
-  rdma::Qp qp;
+  QpHandle qp;
 };
 
 struct ClPath {
@@ -149,7 +141,7 @@ struct ClPath {
   rdma::SockAddr src, dst;
   wire::Uuid uuid{};
   u16 recon_cnt = 0;
-  Atomic<u32> state{kConnecting};
+  PathStateMachine state;  // ibtrs/core/path_state.h
   Atomic<u32> users{0};
   int reconnect_attempts = 0;
   // Heartbeat (timeout_work): HB_MSG on con 0 when nothing was missed,
@@ -317,8 +309,7 @@ void ClCon::on_recv(const rdma::Wc& wc) {
     if (!wc_flushed(wc)) p->error(rdma::wc_status_str(wc), -EIO);
     return;
   }
-  const u32 st = p->state.load();
-  if (st != kConnected) return;
+  if (!p->state.is_connected()) return;
   if (wc.opcode == KX_WC_RECV) {
     // The zero-length SEND_WITH_INV of a READ answer: the server already
     // invalidated our MR; the IO_RSP_W_INV immediate follows.
@@ -522,7 +513,7 @@ Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
   con->cq = KX_TRY(rdma::Cq::create(d, sq + rq + 2,
                                     static_cast<int>(con->cid % max(dev_attr.num_comp_vectors, 1u)),
                                     rdma::PollCtx::softirq));
-  con->qp = KX_TRY(rdma::Qp::create(con->id, pd, con->cq, con->cq, caps));
+  con->qp = KX_TRY(QpHandle::create(con->id, pd, con->cq, con->cq, caps));
   if (con->cid == 0) max_data_sge = caps.max_send_sge > 1 ? caps.max_send_sge - 1 : 1;
 
   wire::ConnReq req{wire::kProtoVersion, con->cid, static_cast<u16>(cons.size()), recon_cnt,
@@ -649,15 +640,18 @@ void ClPath::stop(int err) {
   users_wq.wait([this] { return users.load() == 0; });
   for (usize i = 0; i < cons.size(); i++)
     if (cons[i] && cons[i]->id) (void)cons[i]->id.disconnect();
-  for (usize i = 0; i < cons.size(); i++)
-    if (cons[i]) cons[i]->qp.drain();
-  // No completion can run any more: fail what is left.
+  // QP, then CQ (waits for a running handler, drops the rest): no
+  // completion can run after this (see QpHandle).
+  for (usize i = 0; i < cons.size(); i++) {
+    if (!cons[i]) continue;
+    cons[i]->qp.reset();
+    cons[i]->cq.reset();
+  }
+  // Fail what is left.
   for (usize i = 0; i < reqs.size(); i++) complete_req(&reqs[i], err);
   for (usize i = 0; i < cons.size(); i++) {
     ClCon* c = cons[i];
     if (!c) continue;
-    c->qp.reset();
-    c->cq.reset();
     c->id.reset();
     destroy(c);
   }
@@ -674,8 +668,7 @@ void ClPath::stop(int err) {
 
 // Any context: leaves CONNECTED once and queues the recovery.
 void ClPath::error(const char* why, int err) {
-  u32 expected = kConnected;
-  if (!state.compare_exchange(expected, kError)) return;
+  if (!state.fail()) return;
   if (why)
     kx_err_rl("path %s: error: %s (%d)\n", name, why, err);
   else
@@ -722,27 +715,24 @@ static void schedule_reconnect(ClPath* p) {
 
 void ClPath::err_work_fn() {
   stop(-ECONNABORTED);
-  u32 expected = kError;
-  if (!state.compare_exchange(expected, kDisconnected)) return;  // closing took over
+  if (!state.recovered()) return;  // closing took over
   sess->path_down(this);
   schedule_reconnect(this);
 }
 
 void ClPath::reconnect_work_fn() {
-  u32 expected = kDisconnected;
-  if (!state.compare_exchange(expected, kConnecting)) return;
+  if (!state.begin_reconnect()) return;
   recon_cnt++;
   reconnect_attempts++;
   auto r = start();
-  expected = kConnecting;
   if (r.is_error()) {
     kx_info("path %s: reconnect attempt %d failed (%d)\n", name, reconnect_attempts, r.error().code());
     reconnects_failed.add_relaxed(1);
     stop(-ECONNABORTED);
-    if (state.compare_exchange(expected, kDisconnected)) schedule_reconnect(this);
+    if (state.connect_failed()) schedule_reconnect(this);
     return;
   }
-  if (!state.compare_exchange(expected, kConnected)) {
+  if (!state.connected()) {
     stop(-ECONNABORTED);
     return;
   }
@@ -757,7 +747,7 @@ void ClPath::reconnect_work_fn() {
 // lose a request silently; a lost request must become a reconnect, never a
 // hang).
 void ClPath::timeout_work_fn() {
-  if (state.load() != kConnected) return;
+  if (!state.is_connected()) return;
   const u64 now = kx_ktime_ns();
   if (now - hb_last_tick_ns >= u64(ibtrs_clt_hb_interval_ms) * 1000000ull) {
     hb_last_tick_ns = now;
@@ -791,12 +781,12 @@ void ClPath::timeout_work_fn() {
 }
 
 void ClPath::close() {
-  state.exchange(kClosing);
+  (void)state.begin_close();
   reconnect_work.cancel_sync();
   err_work.cancel_sync();
   stop(-ECONNABORTED);
   sess->path_down(this);
-  state.store(kClosed);
+  state.end_close(true);
 }
 
 // ---------------------------------------------------------------------------
@@ -804,23 +794,23 @@ void ClPath::close() {
 
 // Disconnects and stays disconnected (no automatic reconnect). Process.
 void ClPath::disconnect_sync() {
-  state.exchange(kClosing);
+  (void)state.begin_close();
   reconnect_work.cancel_sync();
   err_work.cancel_sync();
   stop(-ECONNABORTED);
   sess->path_down(this);
-  state.store(kDisconnected);
+  state.end_close(false);
 }
 
 // Reconnects now (disconnecting first if connected); 0 if connected after.
 long ClPath::manual_reconnect() {
-  if (state.load() == kClosed) return -ENODEV;
-  if (state.load() == kConnected) disconnect_sync();
+  if (state.get() == PathState::kClosed) return -ENODEV;
+  if (state.is_connected()) disconnect_sync();
+  err_work.flush();  // a pending recovery may queue a reconnect: cancel after it
   reconnect_work.cancel_sync();
-  err_work.flush();
   reconnect_attempts = 0;
   reconnect_work_fn();
-  return state.load() == kConnected ? 0 : -ENOTCONN;
+  return state.is_connected() ? 0 : -ENOTCONN;
 }
 
 // ---------------------------------------------------------------------------
@@ -843,14 +833,6 @@ void ClPath::sysfs_remove() {
   kobj.reset();
 }
 
-static const char* state_str(u32 st) {
-  switch (st) {
-    case kConnecting: return "connecting";
-    case kConnected: return "connected";
-    case kClosed: return "closed";
-    default: return "disconnected";
-  }
-}
 
 static bool parse_one(const char* what, const char* name, const char* buf) {
   u64 v = 0;
@@ -863,7 +845,7 @@ long ClPath::sysfs_show(int id, char* buf) {
   char a[IBTRS_ADDR_STR_MAX];
   switch (id) {
     case IBTRS_CLT_ATTR_STATE:
-      return kx_sysfs_emit(buf, "%s\n", state_str(state.load()));
+      return kx_sysfs_emit(buf, "%s\n", path_state_name(state.get()));
     case IBTRS_CLT_ATTR_HCA_NAME:
       return kx_sysfs_emit(buf, "%s\n", hca_name);
     case IBTRS_CLT_ATTR_HCA_PORT:
@@ -905,7 +887,7 @@ long ClPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile
       if (!parse_one("remove_path", name, buf)) return -EINVAL;
       if (!self.remove()) return static_cast<long>(len);  // a concurrent removal owns it
       disconnect_sync();
-      state.store(kClosed);  // never selected again; freed with the session
+      state.set(PathState::kClosed);  // never selected again; freed with the session
       sysfs_remove();
       kx_info("path %s: removed\n", name);
       return static_cast<long>(len);
@@ -1001,7 +983,7 @@ long ibtrs_clt_sess::add_path(const char* buf, usize len) {
     destroy(p);
     return r.error().code();
   }
-  p->state.store(kConnected);
+  p->state.set(PathState::kConnected);
   path_up(p);
   p->timeout_work.queue(1000, g_wq);
   p->sysfs_add();
@@ -1095,7 +1077,7 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
         kx_err("path %s: cannot connect (%d)\n", p->name, st.error().code());
         p->stop(-ECONNABORTED);
         if (!first_err) first_err = st.error().code();
-        p->state.store(kDisconnected);
+        p->state.set(PathState::kDisconnected);
         continue;
       }
       if (!s->queue_depth) {
@@ -1104,7 +1086,7 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
         s->max_hdr_size = p->max_hdr_size;
         s->max_segments = min(p->max_io_size / static_cast<u32>(kPageSize), p->max_pages - 1);
       }
-      p->state.store(kConnected);
+      p->state.set(PathState::kConnected);
       s->path_up(p);
       kx_info("path %s: connected, session '%s', %u connections, queue depth %u, max io %u\n",
               p->name, s->name, static_cast<u32>(p->cons.size()), p->queue_depth, p->max_io_size);
@@ -1126,7 +1108,7 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
     for (u32 i = 0; i < s->nr_paths.load(); i++) {
       ClPath* p = s->paths[i];
       p->sysfs_add();
-      if (p->state.load() == kConnected)
+      if (p->state.is_connected())
         p->timeout_work.queue(1000, g_wq);
       else
         schedule_reconnect(p);
@@ -1190,7 +1172,7 @@ struct SessPathView {
   ibtrs_clt_sess* s;
   u32 n;
   usize size() const { return n; }
-  bool usable(usize i) const { return s->paths[i]->state.load_relaxed() == kConnected; }
+  bool usable(usize i) const { return s->paths[i]->state.is_connected(); }
   const ibtrs::mpath::PathMetrics& metrics(usize i) const { return s->paths[i]->metrics; }
 };
 
@@ -1217,7 +1199,7 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
     skip.set(static_cast<u32>(idx));
     ClPath* p = sess->paths[static_cast<u32>(idx)];
     p->users.add_fetch(1);
-    if (p->state.load() != kConnected) {
+    if (!p->state.is_connected()) {
       if (p->users.sub_fetch(1) == 0) p->users_wq.wake_all();
       continue;
     }
@@ -1252,7 +1234,7 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
         p->read_bytes.add_relaxed(data_len + usr_len);
       }
     }
-    if (p->users.sub_fetch(1) == 0 && p->state.load() != kConnected) p->users_wq.wake_all();
+    if (p->users.sub_fetch(1) == 0 && !p->state.is_connected()) p->users_wq.wake_all();
     return ret;
   }
   return -ECONNABORTED;

@@ -110,6 +110,57 @@ class SignalCounter {
   u32 interval_ = 1;
 };
 
+// The RC QP of a cm_id, destroyed WITHOUT ib_drain_qp. Teardown order
+// (ClPath::stop, SrvPath::teardown): rdma_disconnect (QP to error) ->
+// nothing posts any more (submitters / ops accounted) -> reset() here
+// (rdma_destroy_qp) -> free the CQ, which waits for a running completion
+// handler and drops the completions not yet reaped -> fail whatever is
+// still in flight. No handler can run after the CQ is freed, so no flush
+// completion is needed to know that; and ib_drain_qp, which waits without a
+// bound for the flush of a marker WR, is one place a misbehaving provider
+// (soft-RoCE has lost completions, test-bed.md) could hang a teardown.
+class QpHandle {
+ public:
+  QpHandle() = default;
+  static Result<QpHandle> create(rdma::CmId& id, rdma::Pd& pd, rdma::Cq& send_cq,
+                                 rdma::Cq& recv_cq, rdma::QpCaps& caps) {
+    kx_qp* qp = nullptr;
+    KX_TRY(to_result(kx_cm_create_qp(id.get(), pd.get(), send_cq.get(), recv_cq.get(), &caps, &qp)));
+    return QpHandle(id.get(), qp);
+  }
+  QpHandle(QpHandle&& o) : id_(exchange(o.id_, nullptr)), qp_(exchange(o.qp_, nullptr)) {}
+  QpHandle& operator=(QpHandle&& o) {
+    if (this != &o) {
+      reset();
+      id_ = exchange(o.id_, nullptr);
+      qp_ = exchange(o.qp_, nullptr);
+    }
+    return *this;
+  }
+  KX_NONCOPYABLE(QpHandle);
+  ~QpHandle() { reset(); }
+
+  // rdma_destroy_qp. Process context.
+  void reset() {
+    if (!qp_) return;
+    qp_ = nullptr;
+    kx_cm_destroy_qp(exchange(id_, nullptr));
+  }
+  Result<void> post_send(const rdma::SendWr* wrs, u32 n, u32* bad = nullptr) {
+    return to_result(kx_ib_post_send(qp_, wrs, n, bad));
+  }
+  Result<void> post_send(const rdma::SendWr& wr) { return post_send(&wr, 1); }
+  Result<void> post_recv(kx_cqe* cqe, const rdma::Sge* sges = nullptr, u32 n = 0) {
+    return to_result(kx_ib_post_recv(qp_, cqe, sges, n));
+  }
+  kx_qp* get() const { return qp_; }
+
+ private:
+  QpHandle(kx_cm_id* id, kx_qp* qp) : id_(id), qp_(qp) {}
+  kx_cm_id* id_ = nullptr;
+  kx_qp* qp_ = nullptr;
+};
+
 // Completion status worth a log line (flushes are the normal end of a QP).
 inline bool wc_flushed(const rdma::Wc& wc) { return wc.status == KX_WC_WR_FLUSH_ERR; }
 

@@ -76,7 +76,7 @@ struct SrvCon {
   // Teardown order is explicit (SrvPath::teardown): qp, cq, id.
   rdma::CmId id;
   rdma::Cq cq;
-  rdma::Qp qp;
+  QpHandle qp;
 };
 
 // Where chunk i lives on one path: the MR covering it.
@@ -592,15 +592,22 @@ long SrvPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFil
 void SrvPath::teardown() {
   for (usize i = 0; i < cons.size(); i++)
     if (cons[i] && cons[i]->id) (void)cons[i]->id.disconnect();
-  for (usize i = 0; i < cons.size(); i++)
-    if (cons[i]) cons[i]->qp.drain();
-  // Ops upcalled on this path hold its chunk references until answered.
+  // Ops upcalled on this path hold its chunk references and post their
+  // answer on its QPs: wait for them (new requests are ignored, the path is
+  // not CONNECTED), then QP, then CQ (see QpHandle).
+  idle_wq.wait([this] { return inflight.load() == 0; });
+  for (usize i = 0; i < cons.size(); i++) {
+    if (!cons[i]) continue;
+    cons[i]->qp.reset();
+    cons[i]->cq.reset();
+  }
+  // A receive handler that was running while we waited may have upcalled
+  // one more request; its answer is dropped (not CONNECTED) but it still
+  // references this path and its connection until answered.
   idle_wq.wait([this] { return inflight.load() == 0; });
   for (usize i = 0; i < cons.size(); i++) {
     SrvCon* c = cons[i];
     if (!c) continue;
-    c->qp.reset();
-    c->cq.reset();
     c->id.reset();
     destroy(c);
     cons[i] = nullptr;
@@ -783,7 +790,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
     if (cq.is_ok()) {
       con->cq = cq.release_value();
       con->id = rdma::CmId::adopt(id, con->handler.get());
-      auto qp = rdma::Qp::create(con->id, p->pd, con->cq, con->cq, caps);
+      auto qp = QpHandle::create(con->id, p->pd, con->cq, con->cq, caps);
       if (qp.is_ok()) con->qp = qp.release_value();
       else err = qp.error().code();
     } else {

@@ -30,6 +30,7 @@
 #include <linux/err.h>
 #include <linux/sched.h>
 #include <linux/mutex.h>
+#include <linux/delay.h>
 #include <ibtrs.h>
 #include "ibtrs_test.h"
 
@@ -64,6 +65,9 @@ static int link_up;
 module_param(link_up, int, 0444);
 static int reconnect_io_ok;
 module_param(reconnect_io_ok, int, 0444);
+static int retried;
+module_param(retried, int, 0444);
+MODULE_PARM_DESC(retried, "long run IOs that failed with a path error (lost request, reconnect) and were redone");
 
 #define BUF_ORDER 5 /* 128 KiB per slot: >= max IO size of the default chunk */
 #define BUF_BYTES (PAGE_SIZE << BUF_ORDER)
@@ -304,8 +308,50 @@ static int item_queue_depth(void)
 	return err;
 }
 
+static bool path_error(int err)
+{
+	return err == -ETIMEDOUT || err == -ECONNABORTED || err == -ECONNRESET;
+}
+
+/* submit(), waiting up to 60 s while the session has no connected path. */
+static int submit_retry(struct slot *s, int dir, u64 offset, u32 len, u32 seq)
+{
+	int err, tries;
+
+	for (tries = 0; tries < 600; tries++) {
+		err = submit(s, dir, offset, len, seq);
+		if (err != -ECONNABORTED)
+			break;
+		msleep(100);
+	}
+	return err;
+}
+
+/*
+ * Redoes slot s's failed IO once the session has a connected path again
+ * (the transport turned a lost request into a path error and reconnects).
+ */
+static int redo(struct slot *s)
+{
+	int err, tries;
+
+	for (tries = 0; tries < 600; tries++) {
+		bool verify = s->verify;
+
+		err = submit(s, s->dir, s->offset, s->len, s->seq);
+		s->verify = verify;
+		if (err != -ECONNABORTED)
+			break;
+		msleep(100);
+	}
+	if (!err)
+		err = wait_slot(s);
+	return err;
+}
+
 /* ios IOs with depth in flight: each slot writes a random size to its own
- * region, then reads it back and checks it. */
+ * region, then reads it back and checks it. An IO failed by a path error is
+ * redone after the reconnect (at most `depth` x 8 times in all). */
 static int item_long_run(int n, int d)
 {
 	u32 seq = 1;
@@ -321,6 +367,12 @@ static int item_long_run(int n, int d)
 		struct slot *s = &slots[i % d];
 
 		e = wait_slot(s);
+		while (path_error(e) && retried < 8 * d) {
+			retried++;
+			pr_info("ibtrs_test: IO %s of %u bytes failed (%d): redo after reconnect\n",
+				s->dir == IBTRS_READ ? "read" : "write", s->len, e);
+			e = redo(s);
+		}
 		if (e) {
 			err = e;
 			break;
@@ -329,20 +381,25 @@ static int item_long_run(int n, int d)
 			u32 len = 512 * (1 + get_random_u32() % (u32)(max / 512));
 
 			s->verify = false;
-			err = submit(s, IBTRS_WRITE, s->region, len, seq++);
+			err = submit_retry(s, IBTRS_WRITE, s->region, len, seq++);
 		} else {
 			s->verify = true;
-			err = submit(s, IBTRS_READ, s->offset, s->len, s->seq);
+			err = submit_retry(s, IBTRS_READ, s->offset, s->len, s->seq);
 		}
 		if ((i & 4095) == 0)
 			cond_resched();
 	}
 	for (i = 0; i < d; i++) {
 		e = wait_slot(&slots[i]);
+		while (path_error(e) && retried < 8 * d) {
+			retried++;
+			e = redo(&slots[i]);
+		}
 		if (e && !err)
 			err = e;
 	}
-	pr_info("ibtrs_test: long_run: %d IOs, %d mismatches\n", n, mismatches);
+	pr_info("ibtrs_test: long_run: %d IOs, %d mismatches, %d redone after path errors\n", n,
+		mismatches, retried);
 	return err;
 }
 
