@@ -388,9 +388,11 @@ void ClPath::complete_req(ClReq* req, int err) {
   const ibtrs_clt_req_ops ops = req->ops;
   if (err == -ECONNABORTED && req->timed_out) err = -ETIMEDOUT;
   req->sg_cnt = 0;
+  const u64 start = req->start_ns;
+  __atomic_store_n(&req->start_ns, 0, __ATOMIC_RELEASE);
   if (err == 0) {
     const u64 now = kx_ktime_ns();
-    metrics.on_complete(now - req->start_ns, now);
+    metrics.on_complete(start && now > start ? now - start : 1, now);
   } else {
     metrics.on_complete_error();
   }
@@ -770,7 +772,10 @@ void ClPath::timeout_work_fn() {
   const u64 limit = u64(ibtrs_clt_io_timeout_ms) * 1000000ull;
   for (usize i = 0; i < reqs.size(); i++) {
     ClReq& r = reqs[i];
-    if (r.state.load() == kInflight && now - r.start_ns > limit) {
+    // start_ns is 0 between a submitter's claim of the slot and its
+    // timestamp (and after completion): not timed out.
+    const u64 start = __atomic_load_n(&r.start_ns, __ATOMIC_ACQUIRE);
+    if (r.state.load() == kInflight && start && now > start && now - start > limit) {
       r.timed_out = true;
       kx_err("path %s: request %u timed out after %d ms\n", name, r.buf_id, ibtrs_clt_io_timeout_ms);
       error(nullptr, -ETIMEDOUT);
@@ -1219,7 +1224,7 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
       req->sg_cnt = sg_cnt;
       req->data_len = static_cast<u32>(data_len);
       req->timed_out = false;
-      req->start_ns = kx_ktime_ns();
+      __atomic_store_n(&req->start_ns, kx_ktime_ns(), __ATOMIC_RELEASE);
       p->metrics.on_submit();
       ret = post_request(p, con, req, usr, nr, static_cast<u32>(usr_len));
       if (ret) {
