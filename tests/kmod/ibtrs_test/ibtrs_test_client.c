@@ -14,6 +14,10 @@
  * mode=close_inflight  open, put `depth` IOs in flight, close at once: every
  *                      request must complete (ok or error) before close
  *                      returns; no hang, no leak.
+ * mode=interop         against UPSTREAM rtrs-server + rnbd-server: open, then
+ *                      an RNBD SESS_INFO sent as a READ (as rnbd-client does)
+ *                      whose answer (SESS_INFO_RSP, protocol version) the
+ *                      upstream server RDMA-writes into our buffer; close.
  * mode=hold            open and keep the session until unload; on every
  *                      RECONNECTED link event a work item writes and reads
  *                      back one block (param reconnect_io_ok counts them).
@@ -550,6 +554,55 @@ static int hold(void)
 	return 0;
 }
 
+/* RNBD 2.0 SESS_INFO / SESS_INFO_RSP (rnbd-proto.h): 36 bytes each. */
+struct rnbd_sess_info {
+	__le16 type; /* 0 = SESS_INFO, 1 = SESS_INFO_RSP */
+	__le16 padding;
+	u8 ver;
+	u8 reserved[31];
+};
+
+static int interop(void)
+{
+	struct rnbd_sess_info req = { .type = cpu_to_le16(0), .ver = 2 };
+	struct rnbd_sess_info *rsp;
+	struct kvec vec = { .iov_base = &req, .iov_len = sizeof(req) };
+	struct ibtrs_clt_req_ops ops;
+	int err = do_open();
+
+	REPORT("open", err);
+	if (err)
+		return err;
+	err = alloc_slots(1, IBTRS_ADMIN_CON);
+	if (!err) {
+		struct slot *s = &slots[0];
+
+		memset(s->buf, 0xa5, sizeof(*rsp));
+		sg_init_one(s->sg, s->buf, sizeof(*rsp));
+		reinit_completion(&s->done);
+		ops.priv = s;
+		ops.conf_fn = conf;
+		s->dir = IBTRS_READ;
+		s->verify = false;
+		err = ibtrs_clt_request(IBTRS_READ, &ops, sess, s->permit, &vec, 1, sizeof(*rsp),
+					s->sg, 1);
+		s->busy = err == 0;
+		if (!err)
+			err = wait_slot(s);
+		rsp = s->buf;
+		pr_info("ibtrs_test: SESS_INFO answered %d: type %u ver %u\n", err,
+			le16_to_cpu(rsp->type), rsp->ver);
+		if (!err && (le16_to_cpu(rsp->type) != 1 || rsp->ver != 2))
+			err = -EPROTO;
+	}
+	REPORT("interop_sess_info", err);
+	free_slots();
+	ibtrs_clt_close(sess);
+	sess = NULL;
+	REPORT("close", 0);
+	return 0;
+}
+
 static int __init ibtrs_test_client_init(void)
 {
 	nfail = 0;
@@ -559,6 +612,8 @@ static int __init ibtrs_test_client_init(void)
 		close_inflight();
 	else if (!strcmp(mode, "hold"))
 		hold();
+	else if (!strcmp(mode, "interop"))
+		interop();
 	else
 		return -EINVAL;
 	failed = nfail;
