@@ -777,7 +777,8 @@ void ClPath::timeout_work_fn() {
     const u64 start = __atomic_load_n(&r.start_ns, __ATOMIC_ACQUIRE);
     if (r.state.load() == kInflight && start && now > start && now - start > limit) {
       r.timed_out = true;
-      kx_err("path %s: request %u timed out after %d ms\n", name, r.buf_id, ibtrs_clt_io_timeout_ms);
+      kx_err("path %s: request %u timed out after %llu ms\n", name, r.buf_id,
+             static_cast<unsigned long long>((now - start) / 1000000));
       error(nullptr, -ETIMEDOUT);
       return;
     }
@@ -1230,6 +1231,9 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
       if (ret) {
         p->metrics.on_complete_error();
         req->sg_cnt = 0;
+        // Not posted (-EINVAL/-EIO): leave no stale start time for the scan
+        // to read when the slot is claimed again.
+        __atomic_store_n(&req->start_ns, 0, __ATOMIC_RELEASE);
         req->state.store(kIdle);
       } else if (dir == IBTRS_WRITE) {
         p->write_cnt.add_relaxed(1);
