@@ -44,35 +44,33 @@ void kx_pages_free(void *addr, kx_u32 order)
 		free_pages((unsigned long)addr, order);
 }
 
-static void kx_vlog(int level, bool ratelimited, struct va_format *vaf_ptr)
+static void kx_vlog(int level, bool ratelimited, struct va_format *vaf)
 {
-	struct va_format vaf = *vaf_ptr;
-
 	/* printk needs the level in the literal format: one call per level. */
 	switch (level) {
 	case KX_LOG_ERR:
 		if (ratelimited)
-			pr_err_ratelimited(KBUILD_MODNAME ": %pV\n", &vaf);
+			pr_err_ratelimited(KBUILD_MODNAME ": %pV\n", vaf);
 		else
-			pr_err(KBUILD_MODNAME ": %pV\n", &vaf);
+			pr_err(KBUILD_MODNAME ": %pV\n", vaf);
 		break;
 	case KX_LOG_WARN:
 		if (ratelimited)
-			pr_warn_ratelimited(KBUILD_MODNAME ": %pV\n", &vaf);
+			pr_warn_ratelimited(KBUILD_MODNAME ": %pV\n", vaf);
 		else
-			pr_warn(KBUILD_MODNAME ": %pV\n", &vaf);
+			pr_warn(KBUILD_MODNAME ": %pV\n", vaf);
 		break;
 	case KX_LOG_NOTICE:
-		pr_notice(KBUILD_MODNAME ": %pV\n", &vaf);
+		pr_notice(KBUILD_MODNAME ": %pV\n", vaf);
 		break;
 	case KX_LOG_INFO:
 		if (ratelimited)
-			pr_info_ratelimited(KBUILD_MODNAME ": %pV\n", &vaf);
+			pr_info_ratelimited(KBUILD_MODNAME ": %pV\n", vaf);
 		else
-			pr_info(KBUILD_MODNAME ": %pV\n", &vaf);
+			pr_info(KBUILD_MODNAME ": %pV\n", vaf);
 		break;
 	default:
-		pr_debug(KBUILD_MODNAME ": %pV\n", &vaf);
+		pr_debug(KBUILD_MODNAME ": %pV\n", vaf);
 		break;
 	}
 }
