@@ -162,6 +162,9 @@ struct ClPath {
   u32 hca_port = 0;
   Atomic<u64> read_cnt{0}, read_bytes{0}, write_cnt{0}, write_bytes{0};
   ibtrs::mpath::PathMetrics metrics;  // inflight, IO latency EWMA, heartbeat RTT
+  // Completion latency of successful requests, submit to user completion
+  // (stats/rdma_lat; the session's rdma_lat merges every path).
+  ibtrs::mpath::LatencyHistogram lat_read, lat_write;
   Atomic<u32> reconnects_ok{0}, reconnects_failed{0};
   kx::sysfs::Target<ClPath> sysfs_target{this};
   kx::sysfs::KObject kobj, stats_kobj;
@@ -410,7 +413,9 @@ void ClPath::finish_req(ClReq* req, int err) {
   __atomic_store_n(&req->start_ns, 0, __ATOMIC_RELEASE);
   if (err == 0) {
     const u64 now = kx_ktime_ns();
-    metrics.on_complete(start && now > start ? now - start : 1, now);
+    const u64 lat = start && now > start ? now - start : 1;
+    metrics.on_complete(lat, now);
+    (req->dir == IBTRS_READ ? lat_read : lat_write).record(lat);
   } else {
     metrics.on_complete_error();
   }
@@ -1001,6 +1006,9 @@ long ClPath::sysfs_show(int id, char* buf) {
       return kx_sysfs_emit(buf, "%s\n", a);
     case IBTRS_CLT_ATTR_CUR_LATENCY:
       return kx_sysfs_emit(buf, "%llu ns\n", static_cast<unsigned long long>(cur_latency_ns.load_relaxed()));
+    case IBTRS_CLT_ATTR_STATS_RDMA_LAT:
+      return static_cast<long>(ibtrs::mpath::format_histogram_rw(
+          lat_read.snapshot(), lat_write.snapshot(), buf, kPageSize));
     case IBTRS_CLT_ATTR_STATS_RDMA:
       return kx_sysfs_emit(buf, "%llu %llu %llu %llu %u %u\n",
                            static_cast<unsigned long long>(read_cnt.load_relaxed()),
@@ -1042,6 +1050,9 @@ long ClPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile
       write_bytes.store(0);
       reconnects_ok.store(0);
       reconnects_failed.store(0);
+      metrics.reset_counters();
+      lat_read.reset();
+      lat_write.reset();
       return static_cast<long>(len);
     default:
       return -EIO;
@@ -1057,6 +1068,15 @@ long ibtrs_clt_sess::sysfs_show(int id, char* buf) {
       return kx_sysfs_emit(buf, "%d\n", max_reconnect_attempts);
     case IBTRS_CLT_ATTR_ADD_PATH:
       return kx_sysfs_emit(buf, "Usage: echo [<source addr>@]<destination addr> > add_path\n");
+    case IBTRS_CLT_ATTR_RDMA_LAT: {
+      ibtrs::mpath::HistogramSnapshot rd, wr;
+      const u32 n = nr_paths.load_acquire();
+      for (u32 i = 0; i < n; i++) {
+        paths[i]->lat_read.accumulate_into(rd);
+        paths[i]->lat_write.accumulate_into(wr);
+      }
+      return static_cast<long>(ibtrs::mpath::format_histogram_rw(rd, wr, buf, kPageSize));
+    }
     default:
       return -EIO;
   }

@@ -32,7 +32,7 @@ rxe_setup 2
 mark="ibtrs-failover-start-$RANDOM"
 echo "$mark" >/dev/kmsg
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
-# Fast failure detection so that a cut is noticed in ~2 s.
+# Fast failure detection: a stalled path fails after ~4 s (the scan runs every second).
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko" hb_interval_ms=500 hb_missed_max=3 io_timeout_ms=4000
 insmod "$tko/ibtrs_test_server.ko" || die "cannot load ibtrs_test_server"
 insmod "$tko/ibtrs_test_client.ko" mode=soak depth=32 reconnect_delay_sec=1 \
@@ -57,6 +57,19 @@ for ((f = 1; f <= FLAPS; f++)); do
 done
 
 fo=$(failovers)
+# Latency histograms: the session's rdma_lat merges both paths' stats/rdma_lat
+# (read and write columns); every completed IO is counted in one bucket.
+hist_sum() { awk -v col="$2" '$1 != "maximum" { sum += $(NF - 2 + col) } END { print sum + 0 }' "$1"; }
+lat_r=$(hist_sum $c/rdma_lat 1) lat_w=$(hist_sum $c/rdma_lat 2)
+p0=$(($(hist_sum "$(path_dir 0)/stats/rdma_lat" 1) + $(hist_sum "$(path_dir 0)/stats/rdma_lat" 2)))
+p1=$(($(hist_sum "$(path_dir 1)/stats/rdma_lat" 1) + $(hist_sum "$(path_dir 1)/stats/rdma_lat" 2)))
+echo "rdma_lat: session reads=$lat_r writes=$lat_w; path 0 $p0, path 1 $p1"
+head -n 14 $c/rdma_lat
+((lat_r > 0 && lat_w > 0)) || die "session rdma_lat counted no IO"
+# Counted at completion: both samples were taken with IO running, so allow
+# the IOs completed in between.
+((p0 > 0 && p1 > 0 && p0 + p1 <= (lat_r + lat_w) * 11 / 10 + 500)) ||
+	die "path histograms ($p0 + $p1) do not add up to the session's ($lat_r + $lat_w)"
 echo 1 >$p/stop
 wait "$loader" || die "ibtrs_test_client init failed"
 log=$(dmesg | sed -n "/$mark/,\$p")
