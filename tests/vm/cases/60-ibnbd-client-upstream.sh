@@ -11,6 +11,20 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../upstream.sh"
 
+# On failure, leave nothing loaded for the next case (best effort).
+cleanup() {
+	local f
+	set +e
+	trap - ERR
+	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
+		[[ -e $f ]] && { echo force >"$f"; } 2>/dev/null
+	done
+	umount "$VMTEST_TMP/mnt" 2>/dev/null || true
+	rmmod ibnbd_client ibtrs_client rnbd_server rtrs_server rtrs_core 2>/dev/null || true
+	return 0
+}
+trap cleanup EXIT
+
 CTL=/sys/class/ibnbd-client/ctl
 sess=s60
 srv=$(rxe_ip 0 1)
@@ -27,7 +41,9 @@ truncate -s 256M "$img"
 loopdev=$(losetup -f --show "$img")
 echo "backends: /dev/nullb0 (null_blk memory_backed), /dev/ram0 (brd), $loopdev (file $img)"
 
-upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0
+# 32 permits per session: the permit-starvation run below needs more
+# requests than permits (2 hw queues x 32 tags > 32 permits).
+upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0 rtrs_server.sess_queue_depth=32
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 load_ko "$KCXX_ROOT/ibnbd/client/ibnbd-client.ko"
 
@@ -86,6 +102,21 @@ run_fio() {
 run_fio "$d_null" 48m
 run_fio "$d_ram" 32m
 run_fio "$d_file" 32m
+
+# Permit starvation: two jobs on the two CPUs (two hw queues), 64 requests
+# in flight on a session with 32 permits. queue_rq returns BLK_STS_RESOURCE
+# when no permit is free (counted as no_permit) and the queue must be re-run
+# when one comes back, or fio stalls (timeout) instead of finishing clean.
+out=$(timeout 300 fio --name=starve --filename="$d_file" --direct=1 --ioengine=libaio --iodepth=64 \
+	--numjobs=2 --cpus_allowed=0-1 --cpus_allowed_policy=split --size=16m --offset_increment=16m \
+	--rw=randwrite --bs=4k --verify=crc32c --verify_fatal=1 --group_reporting 2>&1) || {
+	echo "$out" | tail -n 30
+	die "fio with more requests than permits failed or stalled"
+}
+grep -E 'err= *[1-9]|verify: bad|verify failed' <<<"$out" && die "fio starve reported errors"
+np=$(sed -nE 's/.* no_permit=([0-9]+).*/\1/p' "$(sysd "$d_file")/stats")
+echo "permit starvation: fio 2x iodepth 64 on 32 permits finished clean, no_permit=$np"
+((np > 0)) || die "no request ever lacked a permit: the starvation path was not exercised"
 
 # Discard reaches the server (null_blk discard=1 zeroes the range).
 dd if=/dev/urandom of="$d_null" bs=1M count=1 seek=100 oflag=direct status=none
