@@ -1,0 +1,102 @@
+#!/bin/bash
+# Server restart during IO: OUR ibnbd-client maps a memory-backed null_blk
+# from the UPSTREAM rnbd-server, fio writes with crc32c verify; the upstream
+# rnbd-server and rtrs-server are unloaded and loaded again mid-run. The
+# device goes `closed`, comes back `open` by itself (same /dev/ibnbdN), IO
+# held meanwhile (io_fail_timeout_sec=120) and fio finishes with 0 errors,
+# its verify pass reading every acknowledged write back. Then the outage
+# policy with io_fail_timeout_sec=0: IO during an outage fails at once (EIO).
+# timeout: 900
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../upstream.sh"
+
+# On failure, leave nothing loaded for the next case (best effort).
+cleanup() {
+	local f
+	set +e
+	trap - ERR
+	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
+		[[ -e $f ]] && { echo force >"$f"; } 2>/dev/null
+	done
+	umount "$VMTEST_TMP/mnt" 2>/dev/null || true
+	rmmod ibnbd_client ibtrs_client rnbd_server rtrs_server rtrs_core 2>/dev/null || true
+	return 0
+}
+trap cleanup EXIT
+
+CTL=/sys/class/ibnbd-client/ctl
+sess=s62
+srv=$(rxe_ip 0 1)
+clt=$(rxe_ip 0 2)
+
+rxe_setup 1
+modprobe null_blk memory_backed=1 gb=1 nr_devices=1
+wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
+upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0
+load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
+load_ko "$KCXX_ROOT/ibnbd/client/ibnbd-client.ko" reconnect_delay_sec=1
+
+echo "sessname=$sess path=ip:$clt@ip:$srv device_path=/dev/nullb0" >"$CTL/map_device"
+link="$CTL/devices/!dev!nullb0@$sess"
+wait_for 10 test -L "$link" || die "no $link"
+name=$(basename "$(readlink -f "$link")")
+dev=/dev/$name
+S=/sys/block/$name/ibnbd
+[[ $(cat "$S/state") == open ]] || die "$dev not open"
+echo 120 >"$S/io_fail_timeout_sec"
+
+server_restart() {
+	local t0=$SECONDS
+	unload_ko rnbd_server
+	unload_ko rtrs_server
+	wait_for 60 grep -qx closed "$S/state" || die "$dev did not go closed (state $(cat "$S/state"))"
+	echo "server unloaded; $dev closed after $((SECONDS - t0))s"
+	sleep 3
+	upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0 >/dev/null
+	wait_for 90 grep -qx open "$S/state" || die "$dev did not come back open (state $(cat "$S/state"))"
+	echo "server loaded again; $dev open again $((SECONDS - t0))s after the unload"
+}
+
+fio_log=$VMTEST_TMP/fio62.log
+timeout 600 fio --name=restart --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
+	--rw=randwrite --bsrange=4k-64k --size=96m --rate=8m --verify=crc32c --verify_fatal=1 \
+	--randrepeat=1 >"$fio_log" 2>&1 &
+fpid=$!
+sleep 4
+grep -q ' write=[1-9]' "$S/stats" || die "fio did not start writing"
+server_restart
+rc=0
+wait "$fpid" || rc=$?
+if ((rc != 0)) || grep -qE 'err= *[1-9]|verify: bad|verify failed' "$fio_log"; then
+	tail -n 30 "$fio_log"
+	die "fio across the server restart failed (exit $rc)"
+fi
+grep -E '^ *(READ|WRITE): bw=' "$fio_log" | sed 's/^ */fio across restart: /'
+echo "stats: $(cat "$S/stats")"
+grep -q ' held=[1-9]' "$S/stats" || echo "note: no request had to be held"
+[[ -b $dev && $(readlink -f "$link") == */$name ]] || die "$dev is not the same device after the remap"
+
+# Outage with io_fail_timeout_sec=0: IO fails at once.
+echo 0 >"$S/io_fail_timeout_sec"
+unload_ko rnbd_server
+unload_ko rtrs_server
+wait_for 60 grep -qx closed "$S/state" || die "$dev did not go closed"
+t0=$SECONDS
+if dd if="$dev" of=/dev/null bs=4k count=1 skip=777 iflag=direct status=none 2>/dev/null; then
+	die "read during an outage with io_fail_timeout_sec=0 succeeded"
+fi
+((SECONDS - t0 < 10)) || die "read with io_fail_timeout_sec=0 took $((SECONDS - t0))s"
+echo "io_fail_timeout_sec=0: read during the outage failed at once"
+upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0 >/dev/null
+wait_for 90 grep -qx open "$S/state" || die "$dev did not come back open"
+dd if="$dev" of=/dev/null bs=4k count=1 skip=777 iflag=direct status=none || die "read after remap failed"
+
+echo normal >"$S/unmap_device"
+wait_for 10 test ! -e "/sys/block/$name" || die "$dev still present"
+unload_ko ibnbd_client
+unload_ko ibtrs_client
+upstream_unload_all
+unload_ko null_blk
+rxe_teardown
+echo "server restart during IO: closed -> open by itself, fio verify 0 errors; fail-at-once with timeout 0: OK"
