@@ -150,3 +150,32 @@ TEST(SrvIo, DiscardCarriesTheRangeWithoutData) {
 }
 
 }  // namespace
+
+#include <ibnbd/core/dev_path.h>
+
+namespace {
+
+TEST(SearchRoot, SessionNameSubstitutedAndSlashesCollapsed) {
+  char out[64];
+  auto r = ibnbd::resolve_search_root("/srv//%SESSNAME%/", "clt1", 4, out, sizeof(out));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_STREQ(out, "/srv/clt1/");
+  EXPECT_EQ(r.value(), 10u);
+  r = ibnbd::resolve_search_root("/", "x", 1, out, sizeof(out));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_STREQ(out, "/");
+  // The device path resolves beneath the root.
+  char dev[64];
+  auto d = ibnbd::resolve_device_path("/srv//%SESSNAME%/", "clt1", 4, "a/b", 3, dev, sizeof(dev));
+  ASSERT_TRUE(d.is_ok());
+  EXPECT_STREQ(dev, "/srv/clt1/a/b");
+}
+
+TEST(SearchRoot, TooLong) {
+  char out[8];
+  auto r = ibnbd::resolve_search_root("/srv/%SESSNAME%", "clt1", 4, out, sizeof(out));
+  ASSERT_TRUE(r.is_error());
+  EXPECT_EQ(r.error().code(), -ENAMETOOLONG);
+}
+
+}  // namespace
