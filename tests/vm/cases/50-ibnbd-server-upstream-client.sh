@@ -57,7 +57,7 @@ run_fio() {
 	fi
 	grep -E 'err= *[1-9]|verify: bad|crc32c: verify failed' <<<"$out" && die "fio on $dev reported errors"
 	grep -qE 'err= *0' <<<"$out" || { echo "$out" | tail -n 30; die "fio on $dev: no err=0 line"; }
-	grep -E '^ *(READ|WRITE): bw=' <<<"$out" | sed "s/^ */fio $dev: /"
+	grep -E '^ *(READ|WRITE): bw=' <<<"$out" | sed "s|^ *|fio $dev: |"
 }
 
 # ext4_roundtrip DEVPATH: files written through one mapping read back
