@@ -243,6 +243,7 @@ class Session {
   u32 remap_tries_ KX_GUARDED_BY(mutex_) = 0;
   bool closing_ KX_GUARDED_BY(mutex_) = false;
   Atomic<bool> connected_{true};
+  Atomic<bool> fresh_reconnect_{false};  // a RECONNECTED not yet handled by link_work_
   // Applies the last link event: closes the devices, or remaps them (retried
   // every second up to kMaxRemapTries). One work item, so never concurrent
   // with itself; it runs on our workqueue, not in the transport's work that
@@ -805,6 +806,7 @@ void Session::link_ev(void* priv, ibtrs_clt_link_ev ev) {
   auto* s = static_cast<Session*>(priv);
   const bool up = ev == IBTRS_CLT_LINK_EV_RECONNECTED;
   kx_info("session %s: %s", s->name_, up ? "reconnected, remapping" : "disconnected");
+  if (up) s->fresh_reconnect_.store(true);
   s->connected_.store(up);
   s->link_work_.modify(0, g_driver->wq());
 }
@@ -817,6 +819,11 @@ void Session::link_work_fn() {
     for (Device& d : devs_) d.set_closed();
     return;
   }
+  // RECONNECTED always follows a moment with no path at all, so the server
+  // side is a new session that knows none of our device ids, even if the
+  // DISCONNECTED work never got to run in between: reopen every device.
+  if (fresh_reconnect_.exchange(false))
+    for (Device& d : devs_) d.set_closed();
   bool again = false;
   if (auto r = sess_info(); r.is_error()) {
     kx_err("session %s: remap: SESS_INFO failed: %d", name_, r.error().code());
@@ -1045,7 +1052,11 @@ extern "C" int ibnbd_clt_init(const kx_blk_mq_ops* ops, const kx_blk_fops* fops,
   return 0;
 }
 
-extern "C" void ibnbd_clt_exit(void) noexcept { destroy(exchange(g_driver, nullptr)); }
+// g_driver stays valid during the teardown: devices use it (devices_dir, wq).
+extern "C" void ibnbd_clt_exit(void) noexcept {
+  destroy(g_driver);
+  g_driver = nullptr;
+}
 
 extern "C" kx_u8 ibnbd_clt_queue_rq(void* disk, kx_blk_hctx*, kx_request* rq, void* pdu,
                                     int) noexcept {

@@ -94,6 +94,18 @@ echo 30 >"$S/io_fail_timeout_sec"
 [[ $(cat "$S/io_fail_timeout_sec") == 30 ]] || die "io_fail_timeout_sec not stored"
 echo normal >"$S/unmap_device"
 wait_for 10 test ! -e "/sys/block/${dev#/dev/}" || die "$dev still present"
+[[ ! -d /sys/class/ibtrs-client/a ]] || die "session a still there after its last unmap"
+
+# Module unload with a device still mapped (not open) unmaps it.
+echo "sessname=c $P device_path=/dev/nullb0" >"$M"
+wait_for 10 test -L "$CTL/devices/!dev!nullb0@c" || die "no ctl/devices/!dev!nullb0@c"
+cdev=$(basename "$(readlink -f "$CTL/devices/!dev!nullb0@c")")
+# No write-zeroes towards an upstream 2.0 server (it was not negotiated).
+wz=$(cat "/sys/block/$cdev/queue/write_zeroes_max_bytes")
+[[ $wz == 0 ]] || die "$cdev: write_zeroes_max_bytes=$wz towards an upstream 2.0 server"
+unload_ko ibnbd_client
+[[ ! -e /sys/class/ibnbd-client ]] || die "ibnbd-client class still present after unload"
+echo "unload with a mapped device: unmapped and unloaded"
 
 unload_ko ibnbd_client
 unload_ko ibtrs_client

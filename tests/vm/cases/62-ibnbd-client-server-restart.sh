@@ -4,7 +4,9 @@
 # rnbd-server and rtrs-server are unloaded and loaded again mid-run. The
 # device goes `closed`, comes back `open` by itself (same /dev/ibnbdN), IO
 # held meanwhile (io_fail_timeout_sec=120) and fio finishes with 0 errors,
-# its verify pass reading every acknowledged write back. Then the outage
+# its verify pass reading every acknowledged write back. A second device of
+# the session (a loop device whose file grows during the outage) comes back
+# with the new capacity. Then the outage
 # policy with io_fail_timeout_sec=0: IO during an outage fails at once (EIO).
 # timeout: 900
 set -euo pipefail
@@ -32,7 +34,12 @@ clt=$(rxe_ip 0 2)
 
 rxe_setup 1
 modprobe null_blk memory_backed=1 gb=1 nr_devices=1
+modprobe loop
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
+# A second device on the same session whose size changes during the outage.
+img=$VMTEST_TMP/grow.img
+truncate -s 64M "$img"
+loopdev=$(losetup -f --show "$img")
 upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 load_ko "$KCXX_ROOT/ibnbd/client/ibnbd-client.ko" reconnect_delay_sec=1
@@ -45,6 +52,11 @@ dev=/dev/$name
 S=/sys/block/$name/ibnbd
 [[ $(cat "$S/state") == open ]] || die "$dev not open"
 echo 120 >"$S/io_fail_timeout_sec"
+echo "sessname=$sess device_path=$loopdev" >"$CTL/map_device"
+glink="$CTL/devices/${loopdev//\//!}@$sess"
+wait_for 10 test -L "$glink" || die "no $glink"
+gname=$(basename "$(readlink -f "$glink")")
+[[ $(cat "/sys/block/$gname/size") == $((64 * 2048)) ]] || die "/dev/$gname is not 64 MiB"
 
 server_restart() {
 	local t0=$SECONDS
@@ -52,10 +64,16 @@ server_restart() {
 	unload_ko rtrs_server
 	wait_for 60 grep -qx closed "$S/state" || die "$dev did not go closed (state $(cat "$S/state"))"
 	echo "server unloaded; $dev closed after $((SECONDS - t0))s"
+	wait_for 10 grep -qx closed "/sys/block/$gname/ibnbd/state" || die "/dev/$gname did not go closed"
+	# The backing file grows while the server is down: the remap must
+	# bring the new capacity.
+	truncate -s 96M "$img"
+	losetup -c "$loopdev"
 	sleep 3
 	upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0 >/dev/null
 	wait_for 90 grep -qx open "$S/state" || die "$dev did not come back open (state $(cat "$S/state"))"
 	echo "server loaded again; $dev open again $((SECONDS - t0))s after the unload"
+	wait_for 30 grep -qx open "/sys/block/$gname/ibnbd/state" || die "/dev/$gname did not come back open"
 }
 
 fio_log=$VMTEST_TMP/fio62.log
@@ -76,6 +94,10 @@ grep -E '^ *(READ|WRITE): bw=' "$fio_log" | sed 's/^ */fio across restart: /'
 echo "stats: $(cat "$S/stats")"
 grep -q ' held=[1-9]' "$S/stats" || echo "note: no request had to be held"
 [[ -b $dev && $(readlink -f "$link") == */$name ]] || die "$dev is not the same device after the remap"
+gsize=$(cat "/sys/block/$gname/size")
+((gsize == 96 * 2048)) || die "/dev/$gname: capacity $gsize sectors after the remap, expected $((96 * 2048))"
+echo "/dev/$gname (second device of the session): remapped, capacity 64 -> 96 MiB"
+echo normal >"/sys/block/$gname/ibnbd/unmap_device"
 
 # Outage with io_fail_timeout_sec=0: IO fails at once.
 echo 0 >"$S/io_fail_timeout_sec"
@@ -97,6 +119,7 @@ wait_for 10 test ! -e "/sys/block/$name" || die "$dev still present"
 unload_ko ibnbd_client
 unload_ko ibtrs_client
 upstream_unload_all
+losetup -d "$loopdev"
 unload_ko null_blk
 rxe_teardown
 echo "server restart during IO: closed -> open by itself, fio verify 0 errors; fail-at-once with timeout 0: OK"
