@@ -266,7 +266,16 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
     if (!wc_flushed(wc)) p->schedule_close(rdma::wc_status_str(wc), -EIO);
     return;
   }
-  if (p->state.load() != kConnected) return;
+  const u32 st = p->state.load();
+  if (st == kConnecting) {
+    // Nothing may arrive here before INFO_RSP went out (the client has no
+    // chunk yet): an immediate now is a protocol error. Dropping it would
+    // also lose the receive, so the peer could drain them one by one.
+    kx_err_rl("path %s: message on con %u before INFO_REQ was answered\n", p->name, cid);
+    p->schedule_close(nullptr, -EPROTO);
+    return;
+  }
+  if (st != kConnected) return;
   if (wc.opcode != KX_WC_RECV_RDMA_WITH_IMM || !(wc.wc_flags & KX_WC_WITH_IMM)) {
     p->schedule_close("message without immediate", -EPROTO);
     return;
