@@ -48,6 +48,9 @@ constexpr u32 kMaxHdrSize = static_cast<u32>(kPageSize);
 // Pages per FR MR: rxe caps fast registration at 512 pages (test-bed.md).
 constexpr u32 kMaxMrPages = 512;
 constexpr u32 kInfoReqBufSize = sizeof(wire::InfoReqWire);
+// Written over the type field of every decoded request trailer: no message
+// type, so decode_io_request refuses a replay with EBADMSG.
+constexpr u16 kConsumedTrailerType = 0xffff;
 
 }  // namespace
 
@@ -310,16 +313,24 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
   }
   u8* chunk = s->chunk(m.buf_id);
   auto req = wire::decode_io_request(chunk, s->geo.chunk_size(), m.offset);
-  if (req.is_error()) {
-    op->busy.store(0);
-    kx_err_rl("path %s: malformed request in chunk %u at offset %u (%d)\n", p->name, m.buf_id,
-              m.offset, req.error().code());
-    p->schedule_close(nullptr, req.error().code());
-    return;
-  }
   op->path = p;
   op->con = this;
+  if (req.is_error()) {
+    // The immediate named a valid, idle chunk: the request is attributable,
+    // so it is refused with its errno (a plain IO_RSP: no data, no remote
+    // invalidation) and the chunk is free again. Never dropped silently.
+    kx_err_rl("path %s: refusing malformed request in chunk %u at offset %u (%d)\n", p->name,
+              m.buf_id, m.offset, req.error().code());
+    op->req = wire::IoRequest{};
+    p->inflight.add_fetch(1);
+    (void)post_resp(op, req.error().code());
+    return;
+  }
   op->req = req.value();
+  // Consume the trailer: a zero-length WRITE_WITH_IMM repeating this
+  // immediate later must find no request here instead of re-executing this
+  // one on stale chunk bytes (a replay).
+  kx::store_wire(chunk + m.offset, wire::Le16::from_cpu(kConsumedTrailerType));
   if (op->req.type == wire::MsgType::kWrite) {
     p->wr_cnt.add_relaxed(1);
     p->wr_bytes.add_relaxed(op->req.data_len);
