@@ -29,6 +29,8 @@ extern int ibtrs_srv_sess_queue_depth;
 extern int ibtrs_srv_max_chunk_size;
 extern bool ibtrs_srv_always_invalidate;
 extern int ibtrs_srv_max_sessions;
+extern int ibtrs_srv_max_sessions_per_peer;
+extern int ibtrs_srv_max_pinned_mb;
 }
 
 using namespace ibtrs;
@@ -39,6 +41,9 @@ namespace {
 enum PathState : u32 { kConnecting = 0, kConnected = 1, kClosing = 2 };
 
 kx_workqueue* g_wq;
+// Bytes of session chunks allocated now, over every ibtrs_srv_open()
+// context (bounded by max_pinned_mb).
+kx::Atomic<u64> g_pinned_bytes;
 kx::sysfs::Class* g_class;  // /sys/class/ibtrs-server (allocated at init)
 ibtrs_sysfs_groups g_groups;
 
@@ -153,12 +158,26 @@ struct ibtrs_srv_op {
 };
 
 struct ibtrs_srv_sess {
-  ibtrs_srv_sess(ibtrs_srv_ctx* c, const wire::Uuid& u, const wire::ChunkGeometry& g)
-      : ctx(c), paths_uuid(u), geo(g) {}
+  ibtrs_srv_sess(ibtrs_srv_ctx* c, const wire::Uuid& u, const wire::ChunkGeometry& g,
+                 const rdma::SockAddr& creator)
+      : ctx(c), paths_uuid(u), geo(g), peer(creator) {}
   KX_PINNED(ibtrs_srv_sess);
   ~ibtrs_srv_sess() {
     for (usize i = 0; i < chunk_va.size(); i++)
       if (chunk_va[i]) kx::free_pages(chunk(i), chunk_order);
+    if (pinned) g_pinned_bytes.fetch_sub(geo.total_size());
+  }
+
+  // Reserves the session's chunk memory against max_pinned_mb (released by
+  // the destructor). ENOMEM if it would exceed the bound.
+  Result<void> reserve_pinned() {
+    const u64 limit = static_cast<u64>(ibtrs_srv_max_pinned_mb) << 20;
+    if (g_pinned_bytes.add_fetch(geo.total_size()) > limit) {
+      g_pinned_bytes.fetch_sub(geo.total_size());
+      return Error(-ENOMEM);
+    }
+    pinned = true;
+    return ok();
   }
 
   Result<void> init() {
@@ -181,6 +200,10 @@ struct ibtrs_srv_sess {
   ibtrs_srv_ctx* ctx;
   wire::Uuid paths_uuid;
   wire::ChunkGeometry geo;
+  // The client address that created the session: sessions are counted per
+  // peer against max_sessions_per_peer.
+  rdma::SockAddr peer;
+  bool pinned = false;  // geo.total_size() counted in g_pinned_bytes
   ListNode node;  // ctx->sessions
   List<SrvPath, &SrvPath::node> paths;
   char name[IBTRS_SESSNAME_MAX] = {};
@@ -203,7 +226,7 @@ struct ibtrs_srv_ctx {
   int on_listen_cm(kx_cm_id* id, const rdma::CmEvent& ev);
   int reject(kx_cm_id* id, int err);
   int connect_request(kx_cm_id* id, const rdma::CmEvent& ev);
-  Result<ibtrs_srv_sess*> find_or_create_sess(const wire::ConnReq& req);
+  Result<ibtrs_srv_sess*> find_or_create_sess(const wire::ConnReq& req, const rdma::SockAddr& peer);
   void reap_work_fn();
 
   ibtrs_srv_ops ops;
@@ -692,14 +715,25 @@ int ibtrs_srv_ctx::reject(kx_cm_id* id, int err) {
   return 1;  // rdma_cm destroys the new id
 }
 
-Result<ibtrs_srv_sess*> ibtrs_srv_ctx::find_or_create_sess(const wire::ConnReq& req) {
-  for (ibtrs_srv_sess& s : sessions)
+// Caller holds mutex. A new session is refused with EMFILE past
+// max_sessions, EUSERS past max_sessions_per_peer sessions created from the
+// same client address, ENOMEM past max_pinned_mb of chunk memory: a peer
+// cannot pin the machine's memory by opening sessions (each pins
+// queue_depth x chunk_size bytes from its first CONN_REQ on).
+Result<ibtrs_srv_sess*> ibtrs_srv_ctx::find_or_create_sess(const wire::ConnReq& req,
+                                                           const rdma::SockAddr& peer) {
+  u32 from_peer = 0;
+  for (ibtrs_srv_sess& s : sessions) {
     if (s.paths_uuid == req.paths_uuid) return &s;
+    from_peer += s.peer.same_host(peer);
+  }
   if (!req.first_conn) return Error(-ENXIO);
   if (nr_sessions >= static_cast<u32>(ibtrs_srv_max_sessions)) return Error(-EMFILE);
+  if (from_peer >= static_cast<u32>(ibtrs_srv_max_sessions_per_peer)) return Error(-EUSERS);
   const auto geo = KX_TRY(wire::ChunkGeometry::create(
       static_cast<u32>(ibtrs_srv_sess_queue_depth), static_cast<u32>(ibtrs_srv_max_chunk_size)));
-  auto s = KX_TRY(make_own<ibtrs_srv_sess>(Gfp::kernel, this, req.paths_uuid, geo));
+  auto s = KX_TRY(make_own<ibtrs_srv_sess>(Gfp::kernel, this, req.paths_uuid, geo, peer));
+  KX_TRY(s->reserve_pinned());
   KX_TRY(s->init());
   ibtrs_srv_sess* raw = s.leak();
   sessions.push_back(*raw);
@@ -716,7 +750,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   const wire::ConnReq req = decoded.value();
   MutexGuard g(mutex);
   if (closing) return reject(id, -ECONNRESET);
-  auto sr = find_or_create_sess(req);
+  auto sr = find_or_create_sess(req, rdma::SockAddr::dst_of(id));
   if (sr.is_error()) {
     kx_err_rl("refusing connection: no session (%d)\n", sr.error().code());
     return reject(id, sr.error().code());
@@ -945,7 +979,16 @@ extern "C" int ibtrs_srv_module_init(const struct ibtrs_sysfs_groups* groups) no
     kx_err("always_invalidate=1 is not supported yet (see docs/ibtrs.md)\n");
     return -EINVAL;
   }
-  if (ibtrs_srv_max_sessions < 1) return -EINVAL;
+  if (ibtrs_srv_max_sessions < 1 || ibtrs_srv_max_sessions_per_peer < 1) {
+    kx_err("max_sessions and max_sessions_per_peer must be >= 1\n");
+    return -EINVAL;
+  }
+  if (ibtrs_srv_max_pinned_mb < 1 ||
+      geo.value().total_size() > static_cast<u64>(ibtrs_srv_max_pinned_mb) << 20) {
+    kx_err("max_pinned_mb=%d is below one session (%llu MiB)\n", ibtrs_srv_max_pinned_mb,
+           static_cast<unsigned long long>(geo.value().total_size() >> 20));
+    return -EINVAL;
+  }
   g_groups = *groups;
   g_class = new (Gfp::kernel) kx::sysfs::Class();
   if (!g_class) return -ENOMEM;
