@@ -31,6 +31,7 @@ extern bool ibtrs_srv_always_invalidate;
 extern int ibtrs_srv_max_sessions;
 extern int ibtrs_srv_max_sessions_per_peer;
 extern int ibtrs_srv_max_pinned_mb;
+extern int ibtrs_srv_setup_timeout_ms;
 }
 
 using namespace ibtrs;
@@ -103,6 +104,7 @@ struct SrvPath {
   void close_work_fn();
   void info_work_fn();
   void hb_work_fn();
+  void setup_timeout_fn();
   void sysfs_add();
   void sysfs_remove();
   long sysfs_show(int id, char* buf);
@@ -146,6 +148,10 @@ struct SrvPath {
   Atomic<u32> hb_missed{0};
   DelayedWork<SrvPath, &SrvPath::hb_work_fn> hb_work{this, KX_LOCK_CLASS("ibtrs_srv.path.hb")};
   Work<SrvPath, &SrvPath::close_work_fn> close_work{this, KX_LOCK_CLASS("ibtrs_srv.path.close")};
+  // Armed when the path is created: a path still CONNECTING after
+  // setup_timeout_ms (connections missing, no INFO_REQ) is closed, so a
+  // half-open path cannot keep its session's memory pinned.
+  DelayedWork<SrvPath, &SrvPath::setup_timeout_fn> setup_work{this, KX_LOCK_CLASS("ibtrs_srv.path.setup")};
 };
 
 struct ibtrs_srv_op {
@@ -662,8 +668,14 @@ void SrvPath::teardown() {
   pd.reset();
 }
 
+void SrvPath::setup_timeout_fn() {
+  if (state.load() == kConnecting)
+    schedule_close("set-up not completed in time", -ETIMEDOUT);
+}
+
 void SrvPath::close_work_fn() {
   ibtrs_srv_ctx* ctx = sess->ctx;
+  setup_work.cancel_sync();
   info_work.cancel_sync();
   hb_work.cancel_sync();
   sysfs_remove();
@@ -777,6 +789,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
         format_path_name(p->name, sizeof(p->name), p->src, p->dst);
         s->paths.push_back(*p);
         new_path = true;
+        p->setup_work.queue(static_cast<u32>(ibtrs_srv_setup_timeout_ms), g_wq);
       } else {
         err = cons.error().code();
       }
@@ -979,8 +992,9 @@ extern "C" int ibtrs_srv_module_init(const struct ibtrs_sysfs_groups* groups) no
     kx_err("always_invalidate=1 is not supported yet (see docs/ibtrs.md)\n");
     return -EINVAL;
   }
-  if (ibtrs_srv_max_sessions < 1 || ibtrs_srv_max_sessions_per_peer < 1) {
-    kx_err("max_sessions and max_sessions_per_peer must be >= 1\n");
+  if (ibtrs_srv_max_sessions < 1 || ibtrs_srv_max_sessions_per_peer < 1 ||
+      ibtrs_srv_setup_timeout_ms < 100) {
+    kx_err("max_sessions and max_sessions_per_peer must be >= 1, setup_timeout_ms >= 100\n");
     return -EINVAL;
   }
   if (ibtrs_srv_max_pinned_mb < 1 ||

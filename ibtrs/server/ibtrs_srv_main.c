@@ -47,6 +47,11 @@ module_param_named(max_pinned_mb, ibtrs_srv_max_pinned_mb, int, 0444);
 MODULE_PARM_DESC(max_pinned_mb,
 		 "MiB of session chunk memory allocated at once over all sessions; a session that would exceed it is refused with ENOMEM (default 1024)");
 
+int ibtrs_srv_setup_timeout_ms = 30000;
+module_param_named(setup_timeout_ms, ibtrs_srv_setup_timeout_ms, int, 0444);
+MODULE_PARM_DESC(setup_timeout_ms,
+		 "a path whose connections and INFO_REQ are not complete this long after its first CONN_REQ is closed (default 30000)");
+
 EXPORT_SYMBOL_GPL(ibtrs_srv_open);
 EXPORT_SYMBOL_GPL(ibtrs_srv_close);
 EXPORT_SYMBOL_GPL(ibtrs_srv_resp_rdma);
