@@ -58,6 +58,11 @@ constexpr u32 kInfoReqBufSize = sizeof(wire::InfoReqWire);
 // type, so decode_io_request refuses a replay with EBADMSG.
 constexpr u16 kConsumedTrailerType = 0xffff;
 
+// Path lifecycle lines (connected, closing, closed) and every refusal of
+// peer input are rate limited: a peer that opens and breaks paths in a loop
+// must not flood the kernel log.
+#define srv_info_rl(fmt, ...) kx_log_ratelimited(KX_LOG_INFO, fmt, ##__VA_ARGS__)
+
 }  // namespace
 
 struct SrvPath;
@@ -422,9 +427,9 @@ void SrvPath::schedule_close(const char* why, int err) {
   while (cur != kClosing) {
     if (state.compare_exchange(cur, kClosing)) {
       if (why)
-        kx_info("path %s: closing: %s (%d)\n", name, why, err);
+        srv_info_rl("path %s: closing: %s (%d)\n", name, why, err);
       else
-        kx_info("path %s: closing (%d)\n", name, err);
+        srv_info_rl("path %s: closing (%d)\n", name, err);
       close_work.queue(g_wq);
       return;
     }
@@ -503,7 +508,7 @@ void SrvPath::info_work_fn() {
   info_req_dma.sync_for_cpu();
   auto info = wire::decode_info_req(info_req_buf.data(), info_req_len);
   if (info.is_error()) {
-    kx_err("path %s: malformed INFO_REQ (%d)\n", name, info.error().code());
+    kx_err_rl("path %s: malformed INFO_REQ (%d)\n", name, info.error().code());
     schedule_close(nullptr, info.error().code());
     return;
   }
@@ -512,21 +517,21 @@ void SrvPath::info_work_fn() {
   {
     MutexGuard g(ctx->mutex);
     if (!all_cons_up()) {
-      kx_err("path %s: INFO_REQ before all %u connections are established\n", name, cid_num);
+      kx_err_rl("path %s: INFO_REQ before all %u connections are established\n", name, cid_num);
       schedule_close(nullptr, -EPROTO);
       return;
     }
     if (sess->name[0] == '\0') {
       for (ibtrs_srv_sess& o : ctx->sessions) {
         if (&o != sess && __builtin_strcmp(o.name, pn.chars) == 0) {
-          kx_err("path %s: session name '%s' is used by another client\n", name, pn.chars);
+          kx_err_rl("path %s: session name '%s' is used by another client\n", name, pn.chars);
           schedule_close(nullptr, -EPERM);
           return;
         }
       }
       copy_str(sess->name, sizeof(sess->name), pn.chars);
     } else if (__builtin_strcmp(sess->name, pn.chars) != 0) {
-      kx_err("path %s: session name '%s' differs from '%s'\n", name, pn.chars, sess->name);
+      kx_err_rl("path %s: session name '%s' differs from '%s'\n", name, pn.chars, sess->name);
       schedule_close(nullptr, -EPERM);
       return;
     }
@@ -539,7 +544,7 @@ void SrvPath::info_work_fn() {
     r = send_info_rsp();
   }
   if (r.is_error()) {
-    kx_err("path %s: cannot set up chunks (%d)\n", name, r.error().code());
+    kx_err_rl("path %s: cannot set up chunks (%d)\n", name, r.error().code());
     schedule_close(nullptr, r.error().code());
     return;
   }
@@ -549,7 +554,7 @@ void SrvPath::info_work_fn() {
   }
   hb_work.queue(wire::kHeartbeatIntervalMs, g_wq);
   sysfs_add();
-  kx_info("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
+  srv_info_rl("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
           sess->name, cid_num, sess->geo.queue_depth(), sess->geo.chunk_size());
   if (fire && ctx->ops.link_ev) ctx->ops.link_ev(sess, IBTRS_SRV_LINK_EV_CONNECTED, sess->priv);
 }
@@ -693,7 +698,7 @@ void SrvPath::close_work_fn() {
     }
     ctx->dead_paths.push_back(*this);
   }
-  kx_info("path %s: closed\n", name);
+  srv_info_rl("path %s: closed\n", name);
   if (dead_sess) {
     if (fire && ctx->ops.link_ev)
       ctx->ops.link_ev(dead_sess, IBTRS_SRV_LINK_EV_DISCONNECTED, dead_sess->priv);
@@ -892,7 +897,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
     }
   }
   if (err) {
-    kx_err("path %s: cannot accept connection %u/%u (%d)\n", p->name, req.cid, req.cid_num, err);
+    kx_err_rl("path %s: cannot accept connection %u/%u (%d)\n", p->name, req.cid, req.cid_num, err);
     if (con) {
       con->qp.reset();
       con->cq.reset();
