@@ -775,22 +775,31 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   ibtrs_srv_sess* s = sr.value();
   SrvPath* p = nullptr;
   u32 npaths = 0;
+  bool same_addrs = false;
+  const rdma::SockAddr src = rdma::SockAddr::src_of(id), dst = rdma::SockAddr::dst_of(id);
   for (SrvPath& it : s->paths) {
     npaths++;
     if (it.sess_uuid == req.sess_uuid) p = &it;
+    else if (it.src.same_host(src) && it.dst.same_host(dst)) same_addrs = true;
   }
   int err = 0;
   bool new_path = false;
   if (!p) {
     if (npaths >= wire::kMaxPaths) return reject(id, -ECONNRESET);
+    // A second path between the same two addresses would get the same name
+    // (sysfs directory): refused, as upstream does.
+    if (same_addrs) {
+      kx_err_rl("refusing connection: session already has a path between these addresses\n");
+      return reject(id, -EEXIST);
+    }
     auto np = make_own<SrvPath>(Gfp::kernel, s, req.sess_uuid, req.cid_num, req.recon_cnt);
     if (np.is_ok()) {
       auto cons = OwnArray<SrvCon*>::create(req.cid_num, Gfp::kernel);
       if (cons.is_ok()) {
         np.value()->cons = cons.release_value();
         p = np.value().leak();
-        p->src = rdma::SockAddr::src_of(id);  // ours (upstream: src_addr)
-        p->dst = rdma::SockAddr::dst_of(id);  // the client's
+        p->src = src;  // ours (upstream: src_addr)
+        p->dst = dst;  // the client's
         format_path_name(p->name, sizeof(p->name), p->src, p->dst);
         s->paths.push_back(*p);
         new_path = true;
