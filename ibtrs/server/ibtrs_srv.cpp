@@ -436,9 +436,14 @@ void SrvPath::schedule_close(const char* why, int err) {
   }
 }
 
+// Every connection of the path has been accepted. Not "ESTABLISHED": the
+// client sends INFO_REQ as soon as *its* side is established (it sent the
+// RTU), and that SEND can complete here before our CM delivers ESTABLISHED
+// for the last connection; our QPs are RTS from rdma_accept on. Caller
+// holds ctx->mutex (connect_request fills cons[] under it).
 bool SrvPath::all_cons_up() {
   for (usize i = 0; i < cons.size(); i++)
-    if (!cons[i] || !cons[i]->established) return false;
+    if (!cons[i]) return false;
   return true;
 }
 
@@ -517,7 +522,7 @@ void SrvPath::info_work_fn() {
   {
     MutexGuard g(ctx->mutex);
     if (!all_cons_up()) {
-      kx_err_rl("path %s: INFO_REQ before all %u connections are established\n", name, cid_num);
+      kx_err_rl("path %s: INFO_REQ before all %u connections are accepted\n", name, cid_num);
       schedule_close(nullptr, -EPROTO);
       return;
     }
