@@ -27,7 +27,7 @@ TEST(HostileRng, SeedReplaysAndSeedsDiffer) {
   }
   EXPECT_TRUE(differ);
   Rng r(7);
-  for (int i = 0; i < 10000; i++) {
+  for (int i = 0; i < 2000; i++) {
     const u32 v = r.range(5, 9);
     EXPECT_GE(v, 5u);
     EXPECT_LE(v, 9u);
@@ -40,14 +40,14 @@ TEST(HostileCases, PickReachesEveryKindAndHonoursTheIoShare) {
   Rng r(1);
   std::set<u32> seen;
   u32 io = 0;
-  const u32 n = 200000;
+  const u32 n = 50000;
   for (u32 i = 0; i < n; i++) {
     const Kind k = pick_kind(r, 900);
     seen.insert(static_cast<u32>(k));
     io += is_io_kind(k);
   }
   EXPECT_EQ(seen.size(), kKindCount);
-  EXPECT_NEAR(static_cast<double>(io) / n, 0.9, 0.01);
+  EXPECT_NEAR(static_cast<double>(io) / n, 0.9, 0.02);
   for (u32 k = 0; k < kKindCount; k++) EXPECT_STRNE(kind_name(static_cast<Kind>(k)), "?");
 }
 
@@ -64,7 +64,7 @@ TEST(HostileCases, GoodMessagesAreAccepted) {
 TEST(HostileCases, EveryConnCaseIsRefused) {
   Rng r(0xc0ffee);
   for (u32 k = static_cast<u32>(Kind::kConnBadMagic); k <= static_cast<u32>(Kind::kConnShort); k++) {
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < 500; i++) {
       ConnCase c = make_conn_case(static_cast<Kind>(k), r);
       // What the server sees: the CM pads short private data with zeros.
       u8 seen[56] = {};
@@ -97,7 +97,7 @@ TEST(HostileCases, ImmCasesAreRefused) {
     Rng r(g.queue_depth());
     for (Kind k : {Kind::kImmBadBufId, Kind::kImmOffsetBeyondChunk, Kind::kImmUnknownType,
                    Kind::kImmResponseType, Kind::kImmHbOnIoCon, Kind::kImmHbWithPayload}) {
-      for (int i = 0; i < 1000; i++) {
+      for (int i = 0; i < 300; i++) {
         const u16 cid_num = static_cast<u16>(r.range(1, 5));
         ImmCase c = make_imm_case(k, r, g, cid_num);
         ASSERT_LT(c.cid, cid_num);
@@ -127,16 +127,16 @@ TEST(HostileCases, IoCasesAreRefusedByTheRequestDecoder) {
   for (auto g : {geo(48, 131072), geo(512, 8192), geo(16, 1u << 20)}) {
     std::vector<u8> chunk(g.chunk_size());
     Rng r(g.chunk_size());
+    // Stale random content: a case must not depend on what the chunk held.
+    for (auto& b : chunk) b = static_cast<u8>(r.next());
     for (Kind k : kinds) {
-      for (int i = 0; i < 500; i++) {
+      for (int i = 0; i < 200; i++) {
         IoCase c = make_io_case(k, r, g, 0x7f0000001000ull, 0x1234);
         ASSERT_LT(c.buf_id, g.queue_depth());
         ASSERT_LT(c.imm_off, g.chunk_size());
         ASSERT_LE(c.write_off + c.len, g.chunk_size());
         ASSERT_LE(c.len, sizeof(c.bytes));
         ASSERT_TRUE(g.io_req_imm(c.buf_id, c.imm_off).is_ok());
-        // Any stale content: the case must not depend on it.
-        for (auto& b : chunk) b = static_cast<u8>(r.next());
         memcpy(chunk.data() + c.write_off, c.bytes, c.len);
         auto d = wire::decode_io_request(chunk.data(), chunk.size(), c.imm_off);
         ASSERT_TRUE(d.is_error()) << kind_name(k) << " off " << c.imm_off << " len " << c.len;
