@@ -30,6 +30,12 @@ cp=/sys/module/ibtrs_test_client/parameters
 rxe_setup 2
 mark="ibtrs-hostile-start-$RANDOM"
 echo "$mark" >/dev/kmsg
+# Our own copy of the kernel log: the ring buffer wraps during the run (the
+# good client's rounds log a lot), a follower keeps every line.
+kmsg=$VMTEST_TMP/kmsg.log
+dmesg -w >"$kmsg" 2>&1 &
+kmsg_pid=$!
+klog() { sed -n "/$mark/,\$p" "$kmsg"; }
 # shellcheck disable=SC2086
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko" $SRV_PARAMS
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
@@ -80,7 +86,8 @@ wait "$good_pid" || true
 cat "$good_log"
 read -r rounds errs < <(sed -n 's/rounds=\([0-9]*\) errors=\([0-9]*\)/\1 \2/p' "$good_log.sum")
 
-log=$(dmesg | sed -n "/$mark/,\$p")
+log=$(klog)
+grep -q 'ibtrs_server: ' <<<"$log" || die "no ibtrs_server line in the kernel log after the mark"
 closed=$(grep -cE 'ibtrs_server: path .*: closing' <<<"$log" || true)
 # Rate-limited lines dropped (printk names the shim's kx_vlog, any module).
 suppressed=$( (grep -oE 'kx_vlog: [0-9]+ callbacks suppressed' <<<"$log" || true) |
@@ -96,12 +103,19 @@ leaks=$(grep -c 'kcxx-leak' <<<"$log" || true)
 rmmod ibtrs_test_server
 unload_ko ibtrs_client
 unload_ko ibtrs_server
-leaks=$((leaks + $(dmesg | sed -n "/$mark/,\$p" | grep -c 'kcxx-leak' || true)))
+sleep 1
+leaks=$(klog | grep -c 'kcxx-leak' || true)
+warns=$(klog | grep -cE '\b(WARNING|BUG)\b|Call Trace' || true)
+kill "$kmsg_pid" 2>/dev/null || true
 rxe_teardown
 summary=$(grep -E '^hostile: seed=.* cases=' "$VMTEST_TMP/hostile.out" || echo "hostile: no summary")
 echo "$summary"
-echo "hostile-peer: seed=$SEED server 'closing' log lines=$closed (rate-limited lines suppressed: ${suppressed:-0})" \
-	"good client rounds=$rounds errors=$errs WARNs=$warns leak lines=$leaks"
+field() { sed -nE "s/.* $1=([0-9]+).*/\1/p" <<<"$summary"; }
+echo "hostile-peer: seed=$SEED cases tried=$(field cases) malformed messages=$(field malformed_msgs)" \
+	"connections rejected=$(field rejected) paths closed by the server=$(field closed)" \
+	"errno answers=$(field errno_answers) accepted=$(field accepted) silent=$(field silent)"
+echo "hostile-peer: good client rounds=$rounds errors=$errs WARNs=$warns leak lines=$leaks" \
+	"server 'closing' log lines=$closed (rate-limited lines suppressed: ${suppressed:-0})"
 ((rc == 0)) || die "the server accepted or ignored malformed input (seed $SEED)"
 ((errs == 0)) || die "the good client saw $errs errors"
 ((rounds >= 2)) || die "the good client ran only $rounds rounds"
