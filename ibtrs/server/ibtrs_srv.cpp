@@ -32,6 +32,7 @@ extern int ibtrs_srv_max_sessions;
 extern int ibtrs_srv_max_sessions_per_peer;
 extern int ibtrs_srv_max_pinned_mb;
 extern int ibtrs_srv_setup_timeout_ms;
+extern int ibtrs_srv_max_conns_per_peer;
 }
 
 using namespace ibtrs;
@@ -215,6 +216,9 @@ struct ibtrs_srv_sess {
   // peer against max_sessions_per_peer.
   rdma::SockAddr peer;
   bool pinned = false;  // geo.total_size() counted in g_pinned_bytes
+  // Accepted connections of all its paths (ctx->mutex): each owns a QP and
+  // a CQ sized by the queue depth; counted per peer (max_conns_per_peer).
+  u32 nr_cons = 0;
   ListNode node;  // ctx->sessions
   List<SrvPath, &SrvPath::node> paths;
   char name[IBTRS_SESSNAME_MAX] = {};
@@ -689,6 +693,11 @@ void SrvPath::close_work_fn() {
   info_work.cancel_sync();
   hb_work.cancel_sync();
   sysfs_remove();
+  {
+    // No connection is added any more (the path is not CONNECTING).
+    MutexGuard g(ctx->mutex);
+    for (usize i = 0; i < cons.size(); i++) sess->nr_cons -= cons[i] != nullptr;
+  }
   teardown();
   ibtrs_srv_sess* dead_sess = nullptr;
   bool fire = false;
@@ -772,7 +781,20 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   const wire::ConnReq req = decoded.value();
   MutexGuard g(mutex);
   if (closing) return reject(id, -ECONNRESET);
-  auto sr = find_or_create_sess(req, rdma::SockAddr::dst_of(id));
+  // Every connection costs a QP and a CQ of about 4 x queue_depth entries:
+  // bounded per client address, before anything is allocated.
+  const rdma::SockAddr peer = rdma::SockAddr::dst_of(id);
+  u32 peer_cons = 0;
+  for (ibtrs_srv_sess& o : sessions)
+    if (o.peer.same_host(peer)) peer_cons += o.nr_cons;
+  // The parameter is writable at run time: read it once, a torn value is
+  // impossible for an int.
+  const int max_conns = __atomic_load_n(&ibtrs_srv_max_conns_per_peer, __ATOMIC_RELAXED);
+  if (max_conns < 1 || peer_cons >= static_cast<u32>(max_conns)) {
+    kx_err_rl("refusing connection: peer holds %u connections (max_conns_per_peer)\n", peer_cons);
+    return reject(id, -EUSERS);
+  }
+  auto sr = find_or_create_sess(req, peer);
   if (sr.is_error()) {
     kx_err_rl("refusing connection: no session (%d)\n", sr.error().code());
     return reject(id, sr.error().code());
@@ -923,6 +945,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
     return 1;
   }
   p->cons[req.cid] = con;
+  s->nr_cons++;
   return 0;
 }
 
@@ -1012,8 +1035,9 @@ extern "C" int ibtrs_srv_module_init(const struct ibtrs_sysfs_groups* groups) no
     return -EINVAL;
   }
   if (ibtrs_srv_max_sessions < 1 || ibtrs_srv_max_sessions_per_peer < 1 ||
-      ibtrs_srv_setup_timeout_ms < 100) {
-    kx_err("max_sessions and max_sessions_per_peer must be >= 1, setup_timeout_ms >= 100\n");
+      ibtrs_srv_max_conns_per_peer < 1 || ibtrs_srv_setup_timeout_ms < 100) {
+    kx_err("max_sessions, max_sessions_per_peer and max_conns_per_peer must be >= 1, "
+           "setup_timeout_ms >= 100\n");
     return -EINVAL;
   }
   if (ibtrs_srv_max_pinned_mb < 1 ||

@@ -52,6 +52,11 @@ module_param_named(setup_timeout_ms, ibtrs_srv_setup_timeout_ms, int, 0444);
 MODULE_PARM_DESC(setup_timeout_ms,
 		 "a path whose connections and INFO_REQ are not complete this long after its first CONN_REQ is closed (default 30000)");
 
+int ibtrs_srv_max_conns_per_peer = 1024;
+module_param_named(max_conns_per_peer, ibtrs_srv_max_conns_per_peer, int, 0644);
+MODULE_PARM_DESC(max_conns_per_peer,
+		 "RDMA connections (QP + CQ each) one client address may hold over all its sessions; more are refused with EUSERS; writable, read at every connect (default 1024)");
+
 EXPORT_SYMBOL_GPL(ibtrs_srv_open);
 EXPORT_SYMBOL_GPL(ibtrs_srv_close);
 EXPORT_SYMBOL_GPL(ibtrs_srv_resp_rdma);

@@ -10,8 +10,9 @@
 // silent (no answer, path kept) fails the run: exit status 1.
 //
 // Phases (--phase): "cases" (the randomised run), "sessions" (open sessions
-// until refused: the per-peer bound), "halfopen" (a path left half set-up
-// must be closed by the server).
+// until refused: the per-peer bound), "conns" (open connections until
+// refused: the per-peer bound), "halfopen" (a path left half set-up must be
+// closed by the server).
 //
 // Runs in the test guest over soft-RoCE (tests/vm/cases/80-*.sh); built on
 // the host by tests/hostile/hostile.mk.
@@ -53,6 +54,7 @@ struct Options {
   u32 io_share = 900;
   const char* phase = "cases";
   u32 max_sessions = 0;      // sessions phase: the server's per-peer bound
+  u32 max_conns = 0;         // conns phase: the server's per-peer bound
   u32 halfopen_wait_s = 20;  // halfopen phase
   u32 close_wait_ms = 20000;
   bool verbose = false;
@@ -703,6 +705,34 @@ int phase_sessions() {
   return rc;
 }
 
+// Opens the connections of one path (cid_num = bound + 2) one by one: the
+// server must accept exactly max_conns of them (nothing else of this peer is
+// connected) and refuse the next with an errno, before any INFO_REQ.
+int phase_conns() {
+  Rng rng(g_opt.seed);
+  Path p;
+  const u16 n = u16(g_opt.max_conns + 2);
+  p.sess_uuid = rng.uuid();
+  p.paths_uuid = rng.uuid();
+  u32 accepted = 0;
+  int refused = 0;
+  for (u16 cid = 0; cid < n; cid++) {
+    u8 pd[56];
+    good_conn_req(pd, cid, n, p.sess_uuid, p.paths_uuid, true);
+    int perr = 0;
+    const ConnOut o = connect_one(p, cid, pd, sizeof(pd), &perr);
+    if (o == kEstablished) {
+      accepted++;
+      continue;
+    }
+    refused = o == kRejected ? (perr ? perr : -ECONNREFUSED) : -EIO;
+    break;
+  }
+  printf("hostile: connections accepted=%u bound=%u refused_with=%d\n", accepted, g_opt.max_conns,
+         refused);
+  return accepted == g_opt.max_conns && refused < 0 && refused != -EIO ? 0 : 1;
+}
+
 // Connects con 0 of a two-connection path and never opens con 1 nor sends
 // INFO_REQ: the server must close it by itself (its session pins memory).
 int phase_halfopen() {
@@ -725,7 +755,8 @@ int phase_halfopen() {
 void usage() {
   fprintf(stderr,
           "usage: ibtrs-hostile [--server IP] [--src IP] [--port N] [--seed N] [--cases N]\n"
-          "       [--io-share PERMILLE] [--phase cases|sessions|halfopen] [--max-sessions N]\n"
+          "       [--io-share PERMILLE] [--phase cases|sessions|halfopen|conns] [--max-sessions N]\n"
+          "       [--max-conns N]\n"
           "       [--halfopen-wait SEC] [--close-wait-ms MS] [-v]\n");
   exit(2);
 }
@@ -748,6 +779,7 @@ int main(int argc, char** argv) {
     else if (a == "--io-share") g_opt.io_share = u32(strtoul(val(), nullptr, 0));
     else if (a == "--phase") g_opt.phase = val();
     else if (a == "--max-sessions") g_opt.max_sessions = u32(strtoul(val(), nullptr, 0));
+    else if (a == "--max-conns") g_opt.max_conns = u32(strtoul(val(), nullptr, 0));
     else if (a == "--halfopen-wait") g_opt.halfopen_wait_s = u32(strtoul(val(), nullptr, 0));
     else if (a == "--close-wait-ms") g_opt.close_wait_ms = u32(strtoul(val(), nullptr, 0));
     else if (a == "-v") g_opt.verbose = true;
@@ -766,6 +798,7 @@ int main(int argc, char** argv) {
   if (ph == "cases") rc = phase_cases();
   else if (ph == "sessions") rc = phase_sessions();
   else if (ph == "halfopen") rc = phase_halfopen();
+  else if (ph == "conns") rc = phase_conns();
   else usage();
   printf("hostile: phase=%s seed=%llu result=%s\n", g_opt.phase, (unsigned long long)g_opt.seed,
          rc ? "FAIL" : "ok");

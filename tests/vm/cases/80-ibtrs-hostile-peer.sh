@@ -18,10 +18,12 @@ set -euo pipefail
 CASES=${HOSTILE_CASES:-12000}
 SEED=${HOSTILE_SEED:-$(( (RANDOM << 30) ^ (RANDOM << 15) ^ RANDOM ))}
 PER_PEER=3
+CONNS_PER_PEER=8
 # sess_queue_depth 48 is not a power of two: buf_ids 48..63 fit the
 # immediate's field and must be refused. setup_timeout_ms closes half-open
-# paths fast enough to test.
-SRV_PARAMS=${HOSTILE_SRV_PARAMS:-"sess_queue_depth=48 max_sessions_per_peer=$PER_PEER setup_timeout_ms=3000"}
+# paths fast enough to test (and leaves the conns phase time to open its
+# connections one by one).
+SRV_PARAMS=${HOSTILE_SRV_PARAMS:-"sess_queue_depth=48 max_sessions_per_peer=$PER_PEER setup_timeout_ms=5000"}
 tool=$KCXX_ROOT/build/hostile/ibtrs-hostile
 [[ -x $tool ]] || die "no $tool: build it on the host (make -f tests/hostile/hostile.mk)"
 tko=$KCXX_ROOT/tests/kmod/ibtrs_test
@@ -71,6 +73,14 @@ echo "== half-open path (con 0 of 2, no INFO_REQ): the server must close it"
 "$tool" "${h[@]}" --phase halfopen --halfopen-wait 30 || rc=1
 echo "== sessions from one peer: bound $PER_PEER"
 "$tool" "${h[@]}" --phase sessions --max-sessions $PER_PEER || rc=1
+echo "== connections from one peer: bound $CONNS_PER_PEER"
+# Writable: lowered for this phase only (closing paths still count for a
+# moment, the random cases would trip a bound this low).
+mc=/sys/module/ibtrs_server/parameters/max_conns_per_peer
+old_mc=$(cat $mc)
+echo $CONNS_PER_PEER >$mc
+"$tool" "${h[@]}" --phase conns --max-conns $CONNS_PER_PEER || rc=1
+echo "$old_mc" >$mc
 echo "== $CASES malformed cases, seed $SEED"
 "$tool" "${h[@]}" --phase cases --cases "$CASES" 2>&1 | tee "$VMTEST_TMP/hostile.out" |
 	grep -vE '^hostile: kind ' || true
