@@ -5,6 +5,7 @@
 #                 tests, and the guest (qemu) tests
 # make demo       boot the test bed and show the modules at work
 # make unit       host unit tests only (GoogleTest, ASan + UBSan)
+# make hostile    the userspace hostile RTRS peer (tests/hostile) for case 80
 # make vmtest     guest tests only (CASES='glob ...' selects cases)
 # make fuzz       host libFuzzer pass over the wire decoders and the map_device
 #                 parser (FUZZ_SECONDS=30 per target)
@@ -19,7 +20,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KX_CXX ?= g++
 J ?= $(shell nproc)
 
-.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps fuzz
+.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps fuzz hostile
 
 all: modules
 
@@ -49,7 +50,11 @@ buildtests:
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-vmtest: modules
+# The userspace hostile RTRS peer that guest case 80 runs (build/hostile).
+hostile:
+	$(MAKE) -f tests/hostile/hostile.mk build
+
+vmtest: modules hostile
 	bash scripts/vm-test.sh $(CASES)
 
 demo: modules

@@ -3,7 +3,8 @@
 # of each phase:
 #   deps       install missing Debian packages (root, apt-get)
 #   build      build every module from clean with V=1, and prove from the log
-#              that objtool ran on every C++ object
+#              that objtool ran on every C++ object; build the userspace
+#              hostile peer (tests/hostile) for guest case 80
 #   unit       host unit tests (GoogleTest, ASan + UBSan)
 #   fuzz       a short libFuzzer pass over every wire decoder and the parser
 #   buildtests the build refuses global constructors, plain new, static dtors
@@ -73,7 +74,9 @@ build_objtool_check() {
 			missing=$((missing + 1))
 		fi
 	done < <(find ibtrs ibnbd tests/kmod -name '*.cpp' 2>/dev/null | sort)
-	((n > 0 && missing == 0))
+	((n > 0 && missing == 0)) || return 1
+	# The hostile RTRS peer (userspace) that guest case 80 runs.
+	make -f tests/hostile/hostile.mk build
 }
 if run_phase build build_objtool_check; then count 1 0; else count 0 1; finish; fi
 

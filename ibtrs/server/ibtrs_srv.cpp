@@ -29,6 +29,10 @@ extern int ibtrs_srv_sess_queue_depth;
 extern int ibtrs_srv_max_chunk_size;
 extern bool ibtrs_srv_always_invalidate;
 extern int ibtrs_srv_max_sessions;
+extern int ibtrs_srv_max_sessions_per_peer;
+extern int ibtrs_srv_max_pinned_mb;
+extern int ibtrs_srv_setup_timeout_ms;
+extern int ibtrs_srv_max_conns_per_peer;
 }
 
 using namespace ibtrs;
@@ -39,6 +43,9 @@ namespace {
 enum PathState : u32 { kConnecting = 0, kConnected = 1, kClosing = 2 };
 
 kx_workqueue* g_wq;
+// Bytes of session chunks allocated now, over every ibtrs_srv_open()
+// context (bounded by max_pinned_mb).
+kx::Atomic<u64> g_pinned_bytes;
 kx::sysfs::Class* g_class;  // /sys/class/ibtrs-server (allocated at init)
 ibtrs_sysfs_groups g_groups;
 
@@ -48,6 +55,14 @@ constexpr u32 kMaxHdrSize = static_cast<u32>(kPageSize);
 // Pages per FR MR: rxe caps fast registration at 512 pages (test-bed.md).
 constexpr u32 kMaxMrPages = 512;
 constexpr u32 kInfoReqBufSize = sizeof(wire::InfoReqWire);
+// Written over the type field of every decoded request trailer: no message
+// type, so decode_io_request refuses a replay with EBADMSG.
+constexpr u16 kConsumedTrailerType = 0xffff;
+
+// Path lifecycle lines (connected, closing, closed) and every refusal of
+// peer input are rate limited: a peer that opens and breaks paths in a loop
+// must not flood the kernel log.
+#define srv_info_rl(fmt, ...) kx_log_ratelimited(KX_LOG_INFO, fmt, ##__VA_ARGS__)
 
 }  // namespace
 
@@ -95,6 +110,7 @@ struct SrvPath {
   void close_work_fn();
   void info_work_fn();
   void hb_work_fn();
+  void setup_timeout_fn();
   void sysfs_add();
   void sysfs_remove();
   long sysfs_show(int id, char* buf);
@@ -138,6 +154,10 @@ struct SrvPath {
   Atomic<u32> hb_missed{0};
   DelayedWork<SrvPath, &SrvPath::hb_work_fn> hb_work{this, KX_LOCK_CLASS("ibtrs_srv.path.hb")};
   Work<SrvPath, &SrvPath::close_work_fn> close_work{this, KX_LOCK_CLASS("ibtrs_srv.path.close")};
+  // Armed when the path is created: a path still CONNECTING after
+  // setup_timeout_ms (connections missing, no INFO_REQ) is closed, so a
+  // half-open path cannot keep its session's memory pinned.
+  DelayedWork<SrvPath, &SrvPath::setup_timeout_fn> setup_work{this, KX_LOCK_CLASS("ibtrs_srv.path.setup")};
 };
 
 struct ibtrs_srv_op {
@@ -150,12 +170,26 @@ struct ibtrs_srv_op {
 };
 
 struct ibtrs_srv_sess {
-  ibtrs_srv_sess(ibtrs_srv_ctx* c, const wire::Uuid& u, const wire::ChunkGeometry& g)
-      : ctx(c), paths_uuid(u), geo(g) {}
+  ibtrs_srv_sess(ibtrs_srv_ctx* c, const wire::Uuid& u, const wire::ChunkGeometry& g,
+                 const rdma::SockAddr& creator)
+      : ctx(c), paths_uuid(u), geo(g), peer(creator) {}
   KX_PINNED(ibtrs_srv_sess);
   ~ibtrs_srv_sess() {
     for (usize i = 0; i < chunk_va.size(); i++)
       if (chunk_va[i]) kx::free_pages(chunk(i), chunk_order);
+    if (pinned) g_pinned_bytes.fetch_sub(geo.total_size());
+  }
+
+  // Reserves the session's chunk memory against max_pinned_mb (released by
+  // the destructor). ENOMEM if it would exceed the bound.
+  Result<void> reserve_pinned() {
+    const u64 limit = static_cast<u64>(ibtrs_srv_max_pinned_mb) << 20;
+    if (g_pinned_bytes.add_fetch(geo.total_size()) > limit) {
+      g_pinned_bytes.fetch_sub(geo.total_size());
+      return Error(-ENOMEM);
+    }
+    pinned = true;
+    return ok();
   }
 
   Result<void> init() {
@@ -178,6 +212,13 @@ struct ibtrs_srv_sess {
   ibtrs_srv_ctx* ctx;
   wire::Uuid paths_uuid;
   wire::ChunkGeometry geo;
+  // The client address that created the session: sessions are counted per
+  // peer against max_sessions_per_peer.
+  rdma::SockAddr peer;
+  bool pinned = false;  // geo.total_size() counted in g_pinned_bytes
+  // Accepted connections of all its paths (ctx->mutex): each owns a QP and
+  // a CQ sized by the queue depth; counted per peer (max_conns_per_peer).
+  u32 nr_cons = 0;
   ListNode node;  // ctx->sessions
   List<SrvPath, &SrvPath::node> paths;
   char name[IBTRS_SESSNAME_MAX] = {};
@@ -200,7 +241,7 @@ struct ibtrs_srv_ctx {
   int on_listen_cm(kx_cm_id* id, const rdma::CmEvent& ev);
   int reject(kx_cm_id* id, int err);
   int connect_request(kx_cm_id* id, const rdma::CmEvent& ev);
-  Result<ibtrs_srv_sess*> find_or_create_sess(const wire::ConnReq& req);
+  Result<ibtrs_srv_sess*> find_or_create_sess(const wire::ConnReq& req, const rdma::SockAddr& peer);
   void reap_work_fn();
 
   ibtrs_srv_ops ops;
@@ -266,7 +307,16 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
     if (!wc_flushed(wc)) p->schedule_close(rdma::wc_status_str(wc), -EIO);
     return;
   }
-  if (p->state.load() != kConnected) return;
+  const u32 st = p->state.load();
+  if (st == kConnecting) {
+    // Nothing may arrive here before INFO_RSP went out (the client has no
+    // chunk yet): an immediate now is a protocol error. Dropping it would
+    // also lose the receive, so the peer could drain them one by one.
+    kx_err_rl("path %s: message on con %u before INFO_REQ was answered\n", p->name, cid);
+    p->schedule_close(nullptr, -EPROTO);
+    return;
+  }
+  if (st != kConnected) return;
   if (wc.opcode != KX_WC_RECV_RDMA_WITH_IMM || !(wc.wc_flags & KX_WC_WITH_IMM)) {
     p->schedule_close("message without immediate", -EPROTO);
     return;
@@ -301,16 +351,24 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
   }
   u8* chunk = s->chunk(m.buf_id);
   auto req = wire::decode_io_request(chunk, s->geo.chunk_size(), m.offset);
-  if (req.is_error()) {
-    op->busy.store(0);
-    kx_err_rl("path %s: malformed request in chunk %u at offset %u (%d)\n", p->name, m.buf_id,
-              m.offset, req.error().code());
-    p->schedule_close(nullptr, req.error().code());
-    return;
-  }
   op->path = p;
   op->con = this;
+  if (req.is_error()) {
+    // The immediate named a valid, idle chunk: the request is attributable,
+    // so it is refused with its errno (a plain IO_RSP: no data, no remote
+    // invalidation) and the chunk is free again. Never dropped silently.
+    kx_err_rl("path %s: refusing malformed request in chunk %u at offset %u (%d)\n", p->name,
+              m.buf_id, m.offset, req.error().code());
+    op->req = wire::IoRequest{};
+    p->inflight.add_fetch(1);
+    (void)post_resp(op, req.error().code());
+    return;
+  }
   op->req = req.value();
+  // Consume the trailer: a zero-length WRITE_WITH_IMM repeating this
+  // immediate later must find no request here instead of re-executing this
+  // one on stale chunk bytes (a replay).
+  kx::store_wire(chunk + m.offset, wire::Le16::from_cpu(kConsumedTrailerType));
   if (op->req.type == wire::MsgType::kWrite) {
     p->wr_cnt.add_relaxed(1);
     p->wr_bytes.add_relaxed(op->req.data_len);
@@ -373,18 +431,23 @@ void SrvPath::schedule_close(const char* why, int err) {
   while (cur != kClosing) {
     if (state.compare_exchange(cur, kClosing)) {
       if (why)
-        kx_info("path %s: closing: %s (%d)\n", name, why, err);
+        srv_info_rl("path %s: closing: %s (%d)\n", name, why, err);
       else
-        kx_info("path %s: closing (%d)\n", name, err);
+        srv_info_rl("path %s: closing (%d)\n", name, err);
       close_work.queue(g_wq);
       return;
     }
   }
 }
 
+// Every connection of the path has been accepted. Not "ESTABLISHED": the
+// client sends INFO_REQ as soon as *its* side is established (it sent the
+// RTU), and that SEND can complete here before our CM delivers ESTABLISHED
+// for the last connection; our QPs are RTS from rdma_accept on. Caller
+// holds ctx->mutex (connect_request fills cons[] under it).
 bool SrvPath::all_cons_up() {
   for (usize i = 0; i < cons.size(); i++)
-    if (!cons[i] || !cons[i]->established) return false;
+    if (!cons[i]) return false;
   return true;
 }
 
@@ -454,7 +517,7 @@ void SrvPath::info_work_fn() {
   info_req_dma.sync_for_cpu();
   auto info = wire::decode_info_req(info_req_buf.data(), info_req_len);
   if (info.is_error()) {
-    kx_err("path %s: malformed INFO_REQ (%d)\n", name, info.error().code());
+    kx_err_rl("path %s: malformed INFO_REQ (%d)\n", name, info.error().code());
     schedule_close(nullptr, info.error().code());
     return;
   }
@@ -463,21 +526,21 @@ void SrvPath::info_work_fn() {
   {
     MutexGuard g(ctx->mutex);
     if (!all_cons_up()) {
-      kx_err("path %s: INFO_REQ before all %u connections are established\n", name, cid_num);
+      kx_err_rl("path %s: INFO_REQ before all %u connections are accepted\n", name, cid_num);
       schedule_close(nullptr, -EPROTO);
       return;
     }
     if (sess->name[0] == '\0') {
       for (ibtrs_srv_sess& o : ctx->sessions) {
         if (&o != sess && __builtin_strcmp(o.name, pn.chars) == 0) {
-          kx_err("path %s: session name '%s' is used by another client\n", name, pn.chars);
+          kx_err_rl("path %s: session name '%s' is used by another client\n", name, pn.chars);
           schedule_close(nullptr, -EPERM);
           return;
         }
       }
       copy_str(sess->name, sizeof(sess->name), pn.chars);
     } else if (__builtin_strcmp(sess->name, pn.chars) != 0) {
-      kx_err("path %s: session name '%s' differs from '%s'\n", name, pn.chars, sess->name);
+      kx_err_rl("path %s: session name '%s' differs from '%s'\n", name, pn.chars, sess->name);
       schedule_close(nullptr, -EPERM);
       return;
     }
@@ -490,7 +553,7 @@ void SrvPath::info_work_fn() {
     r = send_info_rsp();
   }
   if (r.is_error()) {
-    kx_err("path %s: cannot set up chunks (%d)\n", name, r.error().code());
+    kx_err_rl("path %s: cannot set up chunks (%d)\n", name, r.error().code());
     schedule_close(nullptr, r.error().code());
     return;
   }
@@ -500,7 +563,7 @@ void SrvPath::info_work_fn() {
   }
   hb_work.queue(wire::kHeartbeatIntervalMs, g_wq);
   sysfs_add();
-  kx_info("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
+  srv_info_rl("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
           sess->name, cid_num, sess->geo.queue_depth(), sess->geo.chunk_size());
   if (fire && ctx->ops.link_ev) ctx->ops.link_ev(sess, IBTRS_SRV_LINK_EV_CONNECTED, sess->priv);
 }
@@ -619,11 +682,22 @@ void SrvPath::teardown() {
   pd.reset();
 }
 
+void SrvPath::setup_timeout_fn() {
+  if (state.load() == kConnecting)
+    schedule_close("set-up not completed in time", -ETIMEDOUT);
+}
+
 void SrvPath::close_work_fn() {
   ibtrs_srv_ctx* ctx = sess->ctx;
+  setup_work.cancel_sync();
   info_work.cancel_sync();
   hb_work.cancel_sync();
   sysfs_remove();
+  {
+    // No connection is added any more (the path is not CONNECTING).
+    MutexGuard g(ctx->mutex);
+    for (usize i = 0; i < cons.size(); i++) sess->nr_cons -= cons[i] != nullptr;
+  }
   teardown();
   ibtrs_srv_sess* dead_sess = nullptr;
   bool fire = false;
@@ -638,7 +712,7 @@ void SrvPath::close_work_fn() {
     }
     ctx->dead_paths.push_back(*this);
   }
-  kx_info("path %s: closed\n", name);
+  srv_info_rl("path %s: closed\n", name);
   if (dead_sess) {
     if (fire && ctx->ops.link_ev)
       ctx->ops.link_ev(dead_sess, IBTRS_SRV_LINK_EV_DISCONNECTED, dead_sess->priv);
@@ -672,14 +746,25 @@ int ibtrs_srv_ctx::reject(kx_cm_id* id, int err) {
   return 1;  // rdma_cm destroys the new id
 }
 
-Result<ibtrs_srv_sess*> ibtrs_srv_ctx::find_or_create_sess(const wire::ConnReq& req) {
-  for (ibtrs_srv_sess& s : sessions)
+// Caller holds mutex. A new session is refused with EMFILE past
+// max_sessions, EUSERS past max_sessions_per_peer sessions created from the
+// same client address, ENOMEM past max_pinned_mb of chunk memory: a peer
+// cannot pin the machine's memory by opening sessions (each pins
+// queue_depth x chunk_size bytes from its first CONN_REQ on).
+Result<ibtrs_srv_sess*> ibtrs_srv_ctx::find_or_create_sess(const wire::ConnReq& req,
+                                                           const rdma::SockAddr& peer) {
+  u32 from_peer = 0;
+  for (ibtrs_srv_sess& s : sessions) {
     if (s.paths_uuid == req.paths_uuid) return &s;
+    from_peer += s.peer.same_host(peer);
+  }
   if (!req.first_conn) return Error(-ENXIO);
   if (nr_sessions >= static_cast<u32>(ibtrs_srv_max_sessions)) return Error(-EMFILE);
+  if (from_peer >= static_cast<u32>(ibtrs_srv_max_sessions_per_peer)) return Error(-EUSERS);
   const auto geo = KX_TRY(wire::ChunkGeometry::create(
       static_cast<u32>(ibtrs_srv_sess_queue_depth), static_cast<u32>(ibtrs_srv_max_chunk_size)));
-  auto s = KX_TRY(make_own<ibtrs_srv_sess>(Gfp::kernel, this, req.paths_uuid, geo));
+  auto s = KX_TRY(make_own<ibtrs_srv_sess>(Gfp::kernel, this, req.paths_uuid, geo, peer));
+  KX_TRY(s->reserve_pinned());
   KX_TRY(s->init());
   ibtrs_srv_sess* raw = s.leak();
   sessions.push_back(*raw);
@@ -696,7 +781,20 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   const wire::ConnReq req = decoded.value();
   MutexGuard g(mutex);
   if (closing) return reject(id, -ECONNRESET);
-  auto sr = find_or_create_sess(req);
+  // Every connection costs a QP and a CQ of about 4 x queue_depth entries:
+  // bounded per client address, before anything is allocated.
+  const rdma::SockAddr peer = rdma::SockAddr::dst_of(id);
+  u32 peer_cons = 0;
+  for (ibtrs_srv_sess& o : sessions)
+    if (o.peer.same_host(peer)) peer_cons += o.nr_cons;
+  // The parameter is writable at run time: read it once, a torn value is
+  // impossible for an int.
+  const int max_conns = __atomic_load_n(&ibtrs_srv_max_conns_per_peer, __ATOMIC_RELAXED);
+  if (max_conns < 1 || peer_cons >= static_cast<u32>(max_conns)) {
+    kx_err_rl("refusing connection: peer holds %u connections (max_conns_per_peer)\n", peer_cons);
+    return reject(id, -EUSERS);
+  }
+  auto sr = find_or_create_sess(req, peer);
   if (sr.is_error()) {
     kx_err_rl("refusing connection: no session (%d)\n", sr.error().code());
     return reject(id, sr.error().code());
@@ -704,25 +802,35 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   ibtrs_srv_sess* s = sr.value();
   SrvPath* p = nullptr;
   u32 npaths = 0;
+  bool same_addrs = false;
+  const rdma::SockAddr src = rdma::SockAddr::src_of(id), dst = rdma::SockAddr::dst_of(id);
   for (SrvPath& it : s->paths) {
     npaths++;
     if (it.sess_uuid == req.sess_uuid) p = &it;
+    else if (it.src.same_host(src) && it.dst.same_host(dst)) same_addrs = true;
   }
   int err = 0;
   bool new_path = false;
   if (!p) {
     if (npaths >= wire::kMaxPaths) return reject(id, -ECONNRESET);
+    // A second path between the same two addresses would get the same name
+    // (sysfs directory): refused, as upstream does.
+    if (same_addrs) {
+      kx_err_rl("refusing connection: session already has a path between these addresses\n");
+      return reject(id, -EEXIST);
+    }
     auto np = make_own<SrvPath>(Gfp::kernel, s, req.sess_uuid, req.cid_num, req.recon_cnt);
     if (np.is_ok()) {
       auto cons = OwnArray<SrvCon*>::create(req.cid_num, Gfp::kernel);
       if (cons.is_ok()) {
         np.value()->cons = cons.release_value();
         p = np.value().leak();
-        p->src = rdma::SockAddr::src_of(id);  // ours (upstream: src_addr)
-        p->dst = rdma::SockAddr::dst_of(id);  // the client's
+        p->src = src;  // ours (upstream: src_addr)
+        p->dst = dst;  // the client's
         format_path_name(p->name, sizeof(p->name), p->src, p->dst);
         s->paths.push_back(*p);
         new_path = true;
+        p->setup_work.queue(static_cast<u32>(ibtrs_srv_setup_timeout_ms), g_wq);
       } else {
         err = cons.error().code();
       }
@@ -825,7 +933,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
     }
   }
   if (err) {
-    kx_err("path %s: cannot accept connection %u/%u (%d)\n", p->name, req.cid, req.cid_num, err);
+    kx_err_rl("path %s: cannot accept connection %u/%u (%d)\n", p->name, req.cid, req.cid_num, err);
     if (con) {
       con->qp.reset();
       con->cq.reset();
@@ -837,6 +945,7 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
     return 1;
   }
   p->cons[req.cid] = con;
+  s->nr_cons++;
   return 0;
 }
 
@@ -925,7 +1034,18 @@ extern "C" int ibtrs_srv_module_init(const struct ibtrs_sysfs_groups* groups) no
     kx_err("always_invalidate=1 is not supported yet (see docs/ibtrs.md)\n");
     return -EINVAL;
   }
-  if (ibtrs_srv_max_sessions < 1) return -EINVAL;
+  if (ibtrs_srv_max_sessions < 1 || ibtrs_srv_max_sessions_per_peer < 1 ||
+      ibtrs_srv_max_conns_per_peer < 1 || ibtrs_srv_setup_timeout_ms < 100) {
+    kx_err("max_sessions, max_sessions_per_peer and max_conns_per_peer must be >= 1, "
+           "setup_timeout_ms >= 100\n");
+    return -EINVAL;
+  }
+  if (ibtrs_srv_max_pinned_mb < 1 ||
+      geo.value().total_size() > static_cast<u64>(ibtrs_srv_max_pinned_mb) << 20) {
+    kx_err("max_pinned_mb=%d is below one session (%llu MiB)\n", ibtrs_srv_max_pinned_mb,
+           static_cast<unsigned long long>(geo.value().total_size() >> 20));
+    return -EINVAL;
+  }
   g_groups = *groups;
   g_class = new (Gfp::kernel) kx::sysfs::Class();
   if (!g_class) return -ENOMEM;

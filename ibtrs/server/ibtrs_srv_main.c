@@ -37,6 +37,26 @@ module_param_named(max_sessions, ibtrs_srv_max_sessions, int, 0444);
 MODULE_PARM_DESC(max_sessions,
 		 "client sessions served at once; each pins sess_queue_depth x max_chunk_size bytes (default 16)");
 
+int ibtrs_srv_max_sessions_per_peer = 8;
+module_param_named(max_sessions_per_peer, ibtrs_srv_max_sessions_per_peer, int, 0444);
+MODULE_PARM_DESC(max_sessions_per_peer,
+		 "sessions one client address may hold at once; more are refused with EUSERS (default 8)");
+
+int ibtrs_srv_max_pinned_mb = 1024;
+module_param_named(max_pinned_mb, ibtrs_srv_max_pinned_mb, int, 0444);
+MODULE_PARM_DESC(max_pinned_mb,
+		 "MiB of session chunk memory allocated at once over all sessions; a session that would exceed it is refused with ENOMEM (default 1024)");
+
+int ibtrs_srv_setup_timeout_ms = 30000;
+module_param_named(setup_timeout_ms, ibtrs_srv_setup_timeout_ms, int, 0444);
+MODULE_PARM_DESC(setup_timeout_ms,
+		 "a path whose connections and INFO_REQ are not complete this long after its first CONN_REQ is closed (default 30000)");
+
+int ibtrs_srv_max_conns_per_peer = 1024;
+module_param_named(max_conns_per_peer, ibtrs_srv_max_conns_per_peer, int, 0644);
+MODULE_PARM_DESC(max_conns_per_peer,
+		 "RDMA connections (QP + CQ each) one client address may hold over all its sessions; more are refused with EUSERS; writable, read at every connect (default 1024)");
+
 EXPORT_SYMBOL_GPL(ibtrs_srv_open);
 EXPORT_SYMBOL_GPL(ibtrs_srv_close);
 EXPORT_SYMBOL_GPL(ibtrs_srv_resp_rdma);
