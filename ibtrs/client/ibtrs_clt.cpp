@@ -83,6 +83,7 @@ struct ClReq {
   u32 usr_len = 0;     // the user header, at iu[0, usr_len) (kept for fail-over)
   kvec saved_usr{};    // {iu, usr_len}: the header as fail-over re-posts it
   bool mr_valid = false;  // registered and not yet invalidated
+  bool answered = false;  // the server's answer came; waiting for LOCAL_INV
   int rsp_err = 0;
   rdma::FastRegMr mr;
   OwnArray<u8> iu;  // user header + trailer, DMA-mapped
@@ -304,6 +305,7 @@ void ClCon::on_info_recv(const rdma::Wc& wc) {
 
 void ClReq::on_inv(const rdma::Wc& wc) {
   mr_valid = false;
+  answered = false;
   int err = rsp_err;
   if (!rdma::wc_ok(wc)) {
     if (!wc_flushed(wc)) path->error(rdma::wc_status_str(wc), -EIO);
@@ -377,6 +379,7 @@ void ClCon::on_recv(const rdma::Wc& wc) {
     // The server did not invalidate our MR: do it before the buffer goes
     // back to the user, who may reuse it at once.
     req->rsp_err = m.err;
+    req->answered = true;
     const rdma::SendWr wr = req->mr.local_inv_wr(req->inv_cqe.get(), KX_SEND_SIGNALED);
     sig.flags_for(1);
     if (qp.post_send(wr).is_error()) p->error("cannot post LOCAL_INV", -EIO);
@@ -558,6 +561,7 @@ struct ClEnv {
         req->usr_len = a.usr_len;
         req->saved_usr = kvec{req->iu.data(), a.usr_len};
         req->timed_out = false;
+        req->answered = false;
         __atomic_store_n(&req->start_ns, kx_ktime_ns(), __ATOMIC_RELEASE);
         p->metrics.on_submit();
         ret = post_request(p, con, req, a.usr, a.nr, a.usr_len);
@@ -840,6 +844,13 @@ void ibtrs_clt_sess::path_down(ClPath* p) {
   if (fire && ops.link_ev) ops.link_ev(ops.priv, IBTRS_CLT_LINK_EV_DISCONNECTED);
 }
 
+// Period of a path's liveness scan (heartbeat tick and request timeouts):
+// once a second, or every heartbeat interval when that is shorter, so that
+// hb_interval_ms below 1000 really detects a dead path sooner.
+static u32 liveness_scan_ms() {
+  return static_cast<u32>(min(1000, ibtrs_clt_hb_interval_ms));
+}
+
 static u32 reconnect_delay(ibtrs_clt_sess* s, int attempt) {
   return ibtrs::backoff_delay_ms(s->reconnect_delay_ms, static_cast<u32>(attempt), kx_random_u32());
 }
@@ -882,10 +893,10 @@ void ClPath::reconnect_work_fn() {
   reconnects_ok.add_relaxed(1);
   reconnect_attempts = 0;
   sess->path_up(this);
-  timeout_work.queue(1000, g_wq);
+  timeout_work.queue(liveness_scan_ms(), g_wq);
 }
 
-// Every second: a request older than io_timeout_ms fails the path (rxe can
+// Every liveness_scan_ms(): a request older than io_timeout_ms fails the path (rxe can
 // lose a request silently; a lost request must become a reconnect, never a
 // hang).
 void ClPath::timeout_work_fn() {
@@ -917,13 +928,18 @@ void ClPath::timeout_work_fn() {
     const u64 start = __atomic_load_n(&r.start_ns, __ATOMIC_ACQUIRE);
     if (r.slot.inflight() && start && now > start && now - start > limit) {
       r.timed_out = true;
-      kx_err("path %s: request %u timed out after %llu ms\n", name, r.buf_id,
-             static_cast<unsigned long long>((now - start) / 1000000));
+      // Which step never completed tells a lost request from a lost
+      // answer or a lost local invalidation.
+      kx_err("path %s: request %u timed out after %llu ms (%s, %u bytes, con %u, %s)\n", name,
+             r.buf_id, static_cast<unsigned long long>((now - start) / 1000000),
+             r.dir == IBTRS_READ ? "read" : "write", r.data_len, r.con ? r.con->cid : 0,
+             r.answered ? "answered, LOCAL_INV pending" : r.mr_valid ? "no answer, MR registered"
+                                                        : "no answer");
       error(nullptr, -ETIMEDOUT);
       return;
     }
   }
-  timeout_work.queue(1000, g_wq);
+  timeout_work.queue(liveness_scan_ms(), g_wq);
 }
 
 // Session close (and a path that never came up): what is in flight
@@ -1148,7 +1164,7 @@ long ibtrs_clt_sess::add_path(const char* buf, usize len) {
   }
   p->state.set(PathState::kConnected);
   path_up(p);
-  p->timeout_work.queue(1000, g_wq);
+  p->timeout_work.queue(liveness_scan_ms(), g_wq);
   p->sysfs_add();
   paths[idx] = p;
   nr_paths.store_release(idx + 1);
@@ -1272,7 +1288,7 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
       ClPath* p = s->paths[i];
       p->sysfs_add();
       if (p->state.is_connected())
-        p->timeout_work.queue(1000, g_wq);
+        p->timeout_work.queue(liveness_scan_ms(), g_wq);
       else
         schedule_reconnect(p);
     }

@@ -78,6 +78,8 @@ struct SrvCon {
   void on_send(const rdma::Wc& wc);
   void on_info_recv(const rdma::Wc& wc);
   Result<void> post_empty_recvs(u32 n);
+  bool claim_chunk(ibtrs_srv_op* op, u32 offset);
+  void start_request(ibtrs_srv_op* op, u32 offset);
   bool post_resp(ibtrs_srv_op* op, int err);
 
   SrvPath* path;
@@ -149,6 +151,7 @@ struct SrvPath {
   Work<SrvPath, &SrvPath::info_work_fn> info_work{this, KX_LOCK_CLASS("ibtrs_srv.path.info")};
   u32 hca_port = 0;
   Atomic<u64> rd_cnt{0}, rd_bytes{0}, wr_cnt{0}, wr_bytes{0};
+  Atomic<u64> parked_cnt{0};  // fail-over copies that waited for their chunk
   kx::sysfs::Target<SrvPath> sysfs_target{this};
   kx::sysfs::KObject kobj, stats_kobj;
   Atomic<u32> hb_missed{0};
@@ -160,13 +163,27 @@ struct SrvPath {
   DelayedWork<SrvPath, &SrvPath::setup_timeout_fn> setup_work{this, KX_LOCK_CLASS("ibtrs_srv.path.setup")};
 };
 
+// busy: kChunkFree, kChunkBusy (a request owns the chunk), kChunkParked
+// (busy, and a fail-over copy of the request from another path waits in
+// parked_con/parked_offset to run when the first copy is answered).
+enum ChunkState : u32 { kChunkFree = 0, kChunkBusy = 1, kChunkParked = 2 };
+
 struct ibtrs_srv_op {
+  ibtrs_srv_op() = default;
+  KX_PINNED(ibtrs_srv_op);
+  void run_parked();
+
   ibtrs_srv_sess* sess = nullptr;
   SrvPath* path = nullptr;
   SrvCon* con = nullptr;
   u32 buf_id = 0;
   wire::IoRequest req{};
-  Atomic<u32> busy{0};
+  Atomic<u32> busy{kChunkFree};
+  // Written by the parking path before busy becomes kChunkParked; read by
+  // whoever moves it back to kChunkBusy (busy orders the accesses).
+  SrvCon* parked_con = nullptr;
+  u32 parked_offset = 0;
+  Work<ibtrs_srv_op, &ibtrs_srv_op::run_parked> parked_work{this, KX_LOCK_CLASS("ibtrs_srv.op.parked")};
 };
 
 struct ibtrs_srv_sess {
@@ -344,21 +361,79 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
   if (m.type != wire::ImmType::kIoReq) return;  // HB_ACK: liveness only
 
   ibtrs_srv_op* op = &s->ops[m.buf_id];
-  if (op->busy.exchange(1) != 0) {
-    kx_err_rl("path %s: request for busy chunk %u\n", p->name, m.buf_id);
-    p->schedule_close(nullptr, -EBUSY);
-    return;
+  if (!claim_chunk(op, m.offset)) return;  // parked, or the path is closing
+  start_request(op, m.offset);
+}
+
+// A request for op's chunk arrived on this connection. true: the caller
+// owns the chunk. false: the request was parked (see ChunkState) or was a
+// protocol error that closes this path.
+//
+// A correct client never sends a second request for a chunk before the
+// first is answered on the SAME path. From ANOTHER path of the session it
+// does, after it failed the first path over (ibtrs/core/failover.h): the
+// first copy may still be with our user (the backend is slower than the
+// client's failure detection). Its answer can no longer reach the client,
+// so the copy waits for the chunk instead of closing a healthy path.
+bool SrvCon::claim_chunk(ibtrs_srv_op* op, u32 offset) {
+  SrvPath* p = path;
+  u32 cur = kChunkFree;
+  if (op->busy.compare_exchange(cur, kChunkBusy)) return true;
+  if (cur == kChunkBusy && __atomic_load_n(&op->path, __ATOMIC_RELAXED) != p) {
+    op->parked_con = this;
+    op->parked_offset = offset;
+    p->inflight.add_fetch(1);  // this path's teardown waits for the parked copy
+    u32 busy = kChunkBusy;
+    if (op->busy.compare_exchange(busy, kChunkParked)) {
+      p->parked_cnt.add_relaxed(1);
+      srv_info_rl("path %s: chunk %u still busy from another path: request parked\n", p->name,
+                  op->buf_id);
+      return false;
+    }
+    if (p->inflight.sub_fetch(1) == 0) p->idle_wq.wake_all();
+    cur = kChunkFree;  // released meanwhile: take it
+    if (busy == kChunkFree && op->busy.compare_exchange(cur, kChunkBusy)) return true;
   }
-  u8* chunk = s->chunk(m.buf_id);
-  auto req = wire::decode_io_request(chunk, s->geo.chunk_size(), m.offset);
+  kx_err_rl("path %s: request for busy chunk %u\n", p->name, op->buf_id);
+  p->schedule_close(nullptr, -EBUSY);
+  return false;
+}
+
+// The chunk was handed over to the parked request (post_resp). Process
+// context (the server workqueue); the request runs with bottom halves off,
+// as it would have from the completion handler.
+void ibtrs_srv_op::run_parked() {
+  SrvCon* c = parked_con;
+  const u32 offset = parked_offset;
+  kx_local_bh_disable();
+  c->path->inflight.sub_fetch(1);  // start_request counts it again
+  c->start_request(this, offset);
+  kx_local_bh_enable();
+}
+
+// Decodes the request at offset of op's chunk (owned by the caller) and
+// hands it to the user. Softirq context (or BH disabled).
+void SrvCon::start_request(ibtrs_srv_op* op, u32 offset) {
+  SrvPath* p = path;
+  ibtrs_srv_sess* s = p->sess;
+  const u32 buf_id = op->buf_id;
+  u8* chunk = s->chunk(buf_id);
   op->path = p;
   op->con = this;
+  if (p->state.load() != kConnected) {
+    // A parked copy whose own path closed meanwhile: nobody waits for it.
+    op->req = wire::IoRequest{};
+    p->inflight.add_fetch(1);
+    (void)post_resp(op, -ECONNABORTED);
+    return;
+  }
+  auto req = wire::decode_io_request(chunk, s->geo.chunk_size(), offset);
   if (req.is_error()) {
     // The immediate named a valid, idle chunk: the request is attributable,
     // so it is refused with its errno (a plain IO_RSP: no data, no remote
     // invalidation) and the chunk is free again. Never dropped silently.
     kx_err_rl("path %s: refusing malformed request in chunk %u at offset %u (%d)\n", p->name,
-              m.buf_id, m.offset, req.error().code());
+              buf_id, offset, req.error().code());
     op->req = wire::IoRequest{};
     p->inflight.add_fetch(1);
     (void)post_resp(op, req.error().code());
@@ -368,7 +443,7 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
   // Consume the trailer: a zero-length WRITE_WITH_IMM repeating this
   // immediate later must find no request here instead of re-executing this
   // one on stale chunk bytes (a replay).
-  kx::store_wire(chunk + m.offset, wire::Le16::from_cpu(kConsumedTrailerType));
+  kx::store_wire(chunk + offset, wire::Le16::from_cpu(kConsumedTrailerType));
   if (op->req.type == wire::MsgType::kWrite) {
     p->wr_cnt.add_relaxed(1);
     p->wr_bytes.add_relaxed(op->req.data_len);
@@ -381,6 +456,15 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
   const int ret = s->ctx->ops.rdma_ev(s->priv, op, dir, chunk, op->req.data_len,
                                       chunk + op->req.usr_offset, op->req.usr_len);
   if (ret) (void)post_resp(op, ret);
+}
+
+// The request in op is answered: the chunk is free, or goes to the request
+// parked on it (claim_chunk), which runs from the workqueue. Any context.
+static void release_chunk(ibtrs_srv_op* op) {
+  u32 cur = kChunkBusy;
+  if (op->busy.compare_exchange(cur, kChunkFree)) return;
+  op->busy.store(kChunkBusy);  // kChunkParked: the parked copy owns it now
+  op->parked_work.queue(g_wq);
 }
 
 // Answers op on this connection. Any context.
@@ -410,13 +494,13 @@ bool SrvCon::post_resp(ibtrs_srv_op* op, int err) {
     wrs[n - 1].flags = sig.flags_for(n);
     // The chunk is free once the client sees the answer, which comes after
     // everything posted here: release it before posting.
-    op->busy.store(0);
+    release_chunk(op);
     if (qp.post_send(wrs, n).is_error())
       p->schedule_close("cannot post response", -EIO);
     else
       posted = true;
   } else {
-    op->busy.store(0);
+    release_chunk(op);
   }
   (void)s;
   if (p->inflight.sub_fetch(1) == 0) p->idle_wq.wake_all();
@@ -628,11 +712,12 @@ long SrvPath::sysfs_show(int id, char* buf) {
       if (dst.to_str(a, sizeof(a)) < 0) copy_str(a, sizeof(a), "?");
       return kx_sysfs_emit(buf, "%s\n", a);
     case IBTRS_SRV_ATTR_STATS_RDMA:
-      return kx_sysfs_emit(buf, "%llu %llu %llu %llu\n",
+      return kx_sysfs_emit(buf, "%llu %llu %llu %llu %llu\n",
                            static_cast<unsigned long long>(rd_cnt.load_relaxed()),
                            static_cast<unsigned long long>(rd_bytes.load_relaxed()),
                            static_cast<unsigned long long>(wr_cnt.load_relaxed()),
-                           static_cast<unsigned long long>(wr_bytes.load_relaxed()));
+                           static_cast<unsigned long long>(wr_bytes.load_relaxed()),
+                           static_cast<unsigned long long>(parked_cnt.load_relaxed()));
     default:
       return -EIO;
   }

@@ -5,6 +5,7 @@
  * its own lock class, as with the kernel's init macros.
  */
 #include <linux/spinlock.h>
+#include <linux/bottom_half.h>
 #include <linux/mutex.h>
 #include <linux/completion.h>
 #include <linux/wait.h>
@@ -38,6 +39,16 @@ void kx_spin_lock_bh(void *lock)
 void kx_spin_unlock_bh(void *lock)
 {
 	spin_unlock_bh(lock);
+}
+
+void kx_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void kx_local_bh_enable(void)
+{
+	local_bh_enable();
 }
 
 unsigned long kx_spin_lock_irqsave(void *lock)

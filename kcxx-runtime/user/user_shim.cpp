@@ -296,6 +296,8 @@ kx_u32 kx_random_u32(void) noexcept {
 void kx_msleep(kx_u32 ms) noexcept { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 void kx_might_sleep(void) noexcept {}
 void kx_cond_resched(void) noexcept { std::this_thread::yield(); }
+void kx_local_bh_disable(void) noexcept {}
+void kx_local_bh_enable(void) noexcept {}
 
 // Spinlocks are mutexes here: no preemption or bottom-half semantics exist.
 void kx_spin_init(void* lock, const char*, void*) noexcept { new (lock) UserSpin(); }

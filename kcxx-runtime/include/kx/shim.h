@@ -86,6 +86,9 @@ KX_EXTERN_C void kx_spin_lock(void *lock) KX_NOEXCEPT;
 KX_EXTERN_C void kx_spin_unlock(void *lock) KX_NOEXCEPT;
 KX_EXTERN_C void kx_spin_lock_bh(void *lock) KX_NOEXCEPT;
 KX_EXTERN_C void kx_spin_unlock_bh(void *lock) KX_NOEXCEPT;
+/* local_bh_disable/enable: run softirq-context code from process context */
+KX_EXTERN_C void kx_local_bh_disable(void) KX_NOEXCEPT;
+KX_EXTERN_C void kx_local_bh_enable(void) KX_NOEXCEPT;
 KX_EXTERN_C unsigned long kx_spin_lock_irqsave(void *lock) KX_NOEXCEPT;
 KX_EXTERN_C void kx_spin_unlock_irqrestore(void *lock, unsigned long flags) KX_NOEXCEPT;
 KX_EXTERN_C int kx_spin_is_locked(void *lock) KX_NOEXCEPT;
