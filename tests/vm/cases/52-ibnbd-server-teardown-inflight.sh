@@ -39,7 +39,8 @@ sleep 5
 pdir=$(echo /sys/class/ibtrs-server/$sess/paths/*)
 [[ -d $pdir ]] || die "no ibtrs-server path directory for $sess"
 echo 1 >"$pdir/disconnect"
-wait_for 30 grep -q "ibnbd_server: session $sess: disconnected" <(dmesg) ||
+sess_gone() { dmesg | grep -q "ibnbd_server: session $sess: disconnected"; }
+wait_for 30 sess_gone ||
 	die "the server session was not torn down"
 echo "(1) server disconnected the path under IO; session torn down"
 # The client reconnects (reconnect delay) and reopens the device.
