@@ -15,7 +15,8 @@ set -euo pipefail
 
 ctl=/sys/class/ibnbd-server/ctl
 rxe_setup 1
-unload_ko null_blk  # a previous case may have left it with other parameters
+# A failed earlier case may have left modules loaded (with other parameters).
+for m in ibnbd_hostile ibnbd_server ibtrs_client ibtrs_server null_blk; do unload_ko $m; done
 modprobe null_blk memory_backed=1 gb=1 nr_devices=2
 wait_for 10 test -b /dev/nullb1 || die "no /dev/nullb1"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"

@@ -17,7 +17,8 @@ srv=$(rxe_ip 0 1)
 clt=$(rxe_ip 0 2)
 sess=ibnbd52
 rxe_setup 1
-unload_ko null_blk  # a previous case may have left it with other parameters
+# A failed earlier case may have left modules loaded (with other parameters).
+for m in ibnbd_hostile ibnbd_server ibtrs_client ibtrs_server null_blk; do unload_ko $m; done
 # completion_nsec: each IO stays in the device 2 ms (timer mode).
 modprobe null_blk memory_backed=1 gb=1 nr_devices=1 irqmode=2 completion_nsec=2000000
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
