@@ -41,8 +41,9 @@ hostile() {
 	grep -c "ibnbd_server: session hostilea" <<<"$log" | sed 's/^/server log lines for hostilea: /'
 }
 
+no_devices() { [[ -z $(ls "$ctl/devices") ]]; }
 hostile
-wait_for 10 test -z "$(ls $ctl/devices)" || die "devices left open after the sessions closed: $(ls $ctl/devices)"
+wait_for 10 no_devices || die "devices left open after the sessions closed: $(ls $ctl/devices)"
 
 hostile hold=1
 d0=$ctl/devices/dev!nullb0
@@ -63,8 +64,9 @@ echo 1 >"$d1/sessions/hostileb/force_close"
 wait_for 10 test ! -d "$d1/sessions/hostileb" || die "force_close did not close b's nullb1"
 [[ -d $d1/sessions/hostilea ]] || die "force_close of b closed a's open too"
 echo "force_close: '2' refused, '1' closed hostileb's nullb1"
-rmmod ibnbd_hostile
-wait_for 10 test -z "$(ls $ctl/devices)" || die "devices left open after unload: $(ls $ctl/devices)"
+rmmod ibnbd_no_devices() { [[ -z $(ls "$ctl/devices") ]]; }
+hostile
+wait_for 10 no_devices || die "devices left open after unload: $(ls $ctl/devices)"
 unload_ko ibnbd_server
 unload_ko ibtrs_client
 unload_ko ibtrs_server
