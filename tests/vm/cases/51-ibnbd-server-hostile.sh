@@ -65,7 +65,6 @@ wait_for 10 test ! -d "$d1/sessions/hostileb" || die "force_close did not close 
 [[ -d $d1/sessions/hostilea ]] || die "force_close of b closed a's open too"
 echo "force_close: '2' refused, '1' closed hostileb's nullb1"
 rmmod ibnbd_hostile
-hostile
 wait_for 10 no_devices || die "devices left open after unload: $(ls $ctl/devices)"
 unload_ko ibnbd_server
 unload_ko ibtrs_client
