@@ -39,6 +39,8 @@ hostile() {
 	((failed == 0)) || die "$failed hostile items got the wrong answer"
 	# One log line per refusal, rate limited: the server said why.
 	grep -c "ibnbd_server: session hostilea" <<<"$log" | sed 's/^/server log lines for hostilea: /'
+	# Without hold the module closed its sessions at load; it stays loaded.
+	[[ " $* " == *" hold=1 "* ]] || rmmod ibnbd_hostile
 }
 
 no_devices() { [[ -z $(ls "$ctl/devices") ]]; }
