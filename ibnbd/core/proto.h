@@ -602,8 +602,11 @@ inline Result<void> validate_io_fields(const IoReq& io, const Session& session) 
   const bool ranged = io.op != Op::kFlush;
   if (ranged && io.bi_size == 0) return Error(-EINVAL);
   if (!ranged && io.bi_size != 0) return Error(-EINVAL);
+  // A FLUSH has no range: Linux clients send whatever blk_rq_pos() of the
+  // flush request holds (rnbd-client 6.1: all ones), and the server ignores it.
   const u64 last_sector_limit = ~u64{0} >> kSectorShift;
-  if (io.sector > last_sector_limit - (io.bi_size >> kSectorShift)) return Error(-ERANGE);
+  if (ranged && io.sector > last_sector_limit - (io.bi_size >> kSectorShift))
+    return Error(-ERANGE);
   if ((io.prio >> kIoprioClassShift) > kIoprioMaxClass) return Error(-EINVAL);
   return kx::ok();
 }
@@ -623,7 +626,8 @@ inline Result<void> validate_io_fields(const IoReq& io, const Session& session) 
 //   the server touch chunk bytes the client never sent); FLUSH, DISCARD,
 //   SECURE_ERASE, WRITE_ZEROES with data; WRITE_SAME whose bi_size is not a
 //   whole multiple of its (non-empty) data.
-// ERANGE: sector + bi_size overflows 64-bit byte addresses.
+// ERANGE: sector + bi_size overflows 64-bit byte addresses (not checked for
+//   FLUSH, whose sector is meaningless).
 // Device-dependent checks (device_id known, write on a read-only open, range
 // within the capacity) are the server's.
 inline Result<IoReq> decode_io(const u8* buf, usize len, Carrier carrier, const Session& session) {

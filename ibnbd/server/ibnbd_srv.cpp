@@ -216,7 +216,8 @@ struct Server {
   List<SrvDev, &SrvDev::node> devs;
   // Woken when a SessDev's or a session's inflight count drops to zero.
   WaitQueue idle_wq{KX_LOCK_CLASS("ibnbd_srv.idle")};
-  WorkQueue wq;  // WQ_MEM_RECLAIM: backend submissions, file IO, control work
+  WorkQueue wq;      // WQ_MEM_RECLAIM: backend submissions and file IO (Backend::close flushes it)
+  WorkQueue ctl_wq;  // the sessions' control work; apart from wq, which a close flushes
   sysfs::Class cls;
   sysfs::Device ctl;
   sysfs::KObject devices_dir;
@@ -256,7 +257,7 @@ long SessDev::sysfs_store(int id, const char* buf, usize len, sysfs::SelfFile) {
   }
   if (sess->dying.load()) return -ENODEV;
   force_close.store(1);
-  sess->ctl_work.queue(g_srv->wq.get());
+  sess->ctl_work.queue(g_srv->ctl_wq.get());
   kx_info("%s@%s: force_close requested\n", mapping_path, sess->name);
   return static_cast<long>(len);
 }
@@ -421,7 +422,7 @@ int SrvSess::on_ctl(ibtrs_srv_op* id, const u8* usr, u32 usrlen, u8* data, proto
     SpinGuardIrq g(lock);
     ctl_queue.push_back(*r);
   }
-  ctl_work.queue(g_srv->wq.get());
+  ctl_work.queue(g_srv->ctl_wq.get());
   return 0;
 }
 
@@ -791,6 +792,9 @@ extern "C" int ibnbd_srv_module_init(const struct ibnbd_srv_sysfs_groups* groups
   auto wq = WorkQueue::create("ibnbd_srv_wq", /*unbound=*/true);
   if (wq.is_error()) return wq.error().code();
   srv.value()->wq = wq.release_value();
+  auto cwq = WorkQueue::create("ibnbd_srv_ctl", /*unbound=*/true);
+  if (cwq.is_error()) return cwq.error().code();
+  srv.value()->ctl_wq = cwq.release_value();
   auto cls = sysfs::Class::create("ibnbd-server", KX_LOCK_CLASS("ibnbd_srv.class"));
   if (cls.is_error()) return cls.error().code();
   srv.value()->cls = cls.release_value();

@@ -632,6 +632,15 @@ void SrvPath::info_work_fn() {
   auto r = register_chunks();
   if (r.is_ok()) r = cons[0]->post_empty_recvs(sess->geo.queue_depth() + 16);
   if (r.is_ok()) {
+    // The user's state for the session (link_ev CONNECTED sets its priv)
+    // must exist before the client can send its first request, i.e. before
+    // INFO_RSP goes out; else that request reaches rdma_ev with no priv.
+    // Should the path close from here on, close_work fires DISCONNECTED.
+    {
+      MutexGuard g(ctx->mutex);
+      if (!sess->link_up) fire = sess->link_up = true;
+    }
+    if (fire && ctx->ops.link_ev) ctx->ops.link_ev(sess, IBTRS_SRV_LINK_EV_CONNECTED, sess->priv);
     u32 expected = kConnecting;
     if (!state.compare_exchange(expected, kConnected)) return;
     r = send_info_rsp();
@@ -641,15 +650,10 @@ void SrvPath::info_work_fn() {
     schedule_close(nullptr, r.error().code());
     return;
   }
-  {
-    MutexGuard g(ctx->mutex);
-    if (!sess->link_up) fire = sess->link_up = true;
-  }
   hb_work.queue(wire::kHeartbeatIntervalMs, g_wq);
   sysfs_add();
   srv_info_rl("path %s: connected to session '%s' (%u connections, queue depth %u, chunk %u)\n", name,
           sess->name, cid_num, sess->geo.queue_depth(), sess->geo.chunk_size());
-  if (fire && ctx->ops.link_ev) ctx->ops.link_ev(sess, IBTRS_SRV_LINK_EV_CONNECTED, sess->priv);
 }
 
 // Heartbeat, as upstream: every interval send HB_MSG on con 0 if the last

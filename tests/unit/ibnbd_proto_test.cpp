@@ -505,6 +505,16 @@ TEST(Io, FlushIsAcceptedOnEitherDirectionWithoutData) {
   EXPECT_EQ(io_transfer_dir(Op::kFlush), TransferDir::kRead);
 }
 
+// rnbd-client 6.1 sends a flush request's blk_rq_pos(), all ones: not a range.
+TEST(Io, FlushSectorIsIgnored) {
+  const Bytes b = io_bytes(static_cast<u32>(Op::kFlush) | kFlagFua, 0, ~u64{0});
+  EXPECT_TRUE(decode_io(b.data(), b.size(), read_carrier(0), kPlainSession).is_ok());
+  const Bytes w = io_bytes(static_cast<u32>(Op::kWrite), 4096, ~u64{0});
+  auto r = decode_io(w.data(), w.size(), write_carrier(4096), kPlainSession);
+  ASSERT_TRUE(r.is_error());
+  EXPECT_EQ(r.error().code(), -ERANGE);
+}
+
 TEST(Io, DiscardAndSecureEraseCarryNoData) {
   const Bytes d = io_bytes(static_cast<u32>(Op::kDiscard), 1 << 20);
   EXPECT_TRUE(decode_io(d.data(), d.size(), write_carrier(0), kPlainSession).is_ok());

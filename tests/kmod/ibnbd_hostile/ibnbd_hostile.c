@@ -306,6 +306,8 @@ static void run(void)
 	expect("io_zero_length_read", io_raw(&sa, IO_SIZE, rw_id, 0, OP_READ, 0, IBTRS_READ, 0),
 	       -EINVAL);
 	expect("io_flush_with_size", io(&sa, rw_id, 0, OP_FLUSH, 4096), -EINVAL);
+	/* A flush has no range: rnbd-client 6.1 sends blk_rq_pos() = all ones. */
+	expect("io_flush_sector_all_ones", io(&sa, rw_id, ~0ull, OP_FLUSH | (1u << 9), 0), 0);
 	expect("close_unknown_device", close_dev(&sa, 99, IBTRS_WRITE), -ENOTCONN);
 	expect("close_as_rtrs_read", close_dev(&sa, rw_id, IBTRS_READ), -EPROTO);
 

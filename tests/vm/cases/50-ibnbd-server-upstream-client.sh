@@ -23,7 +23,11 @@ modprobe null_blk memory_backed=1 gb=1 nr_devices=1
 modprobe brd rd_nr=1 rd_size=262144
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
 wait_for 10 test -b /dev/ram0 || die "no /dev/ram0"
+# The guest's / is an overlay, whose files refuse O_DIRECT opens with EINVAL
+# when the upper layer is tmpfs: the file lives on a tmpfs of its own
+# (buffered, no O_DIRECT on 6.1's tmpfs).
 mkdir -p /tmp/ibnbd50
+mount -t tmpfs -o size=300m ibnbd50 /tmp/ibnbd50
 truncate -s 256M /tmp/ibnbd50/disk.img
 
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
@@ -103,5 +107,6 @@ unload_ko ibtrs_server
 unload_ko null_blk
 unload_ko brd
 rm -f /tmp/ibnbd50/disk.img
+umount /tmp/ibnbd50
 rxe_teardown
 echo "upstream rnbd-client <-> ibnbd-server: null_blk, brd, file: fio verify + ext4 remap passed"
