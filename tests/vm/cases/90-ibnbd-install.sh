@@ -90,25 +90,41 @@ sess=ibtrs-test
 c=/sys/class/ibtrs-client/$sess
 wait_for 30 grep -qx connected "$c/paths/ip:10.99.0.2@ip:10.99.0.1/state" || die "session not connected"
 
-# Every value the comparison uses; the tool's view is taken between two equal
-# snapshots, so heartbeats (cur_latency) cannot make it flaky.
-snap() {
-	cat "$c/mpath_policy" "$c/max_reconnect_attempts"
-	local p
-	for p in "$c"/paths/*/; do
-		echo "$p"
-		cat "$p"/{state,hca_name,hca_port,src_addr,dst_addr,cur_latency,stats/rdma,stats/reconnects}
-	done
+# The tool's view is taken between two equal snapshots of every file the
+# comparison uses, and compared with that snapshot (not with a later read),
+# so heartbeats (cur_latency) and counters cannot make it flaky.
+snap_files() { # DIR -> the attribute files the comparison reads
+	local d=$1
+	if [[ -e $d/mpath_policy ]]; then # client session
+		printf '%s\n' "$d/mpath_policy" "$d/max_reconnect_attempts" \
+			"$d"/paths/*/{state,hca_name,hca_port,src_addr,dst_addr,cur_latency} "$d"/paths/*/stats/{rdma,reconnects}
+	else # server session
+		printf '%s\n' "$d"/paths/*/{hca_name,hca_port,src_addr,dst_addr} "$d"/paths/*/stats/rdma
+	fi
 }
-stable_json() { # CMD... -> JSON on stdout, taken between equal snapshots
-	local a b j i
+snap() { # DIR -> "file=value" lines
+	local f v
+	while read -r f; do
+		v=$(cat "$f" 2>/dev/null) || v="<unreadable>"
+		printf '%s=%s\n' "$f" "$v"
+	done < <(snap_files "$1")
+}
+sv() { # FILE -> its value in $SNAP
+	awk -v k="$1=" 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }' <<<"$SNAP"
+}
+stable_json() { # DIR CMD... -> sets JSON and SNAP
+	local dir=$1 a b i
+	shift
 	for ((i = 0; i < 10; i++)); do
-		a=$(snap)
-		j=$("$@")
-		b=$(snap)
-		[[ $a == "$b" ]] && { echo "$j"; return 0; }
+		a=$(snap "$dir")
+		JSON=$("$@")
+		b=$(snap "$dir")
+		if [[ $a == "$b" ]]; then
+			SNAP=$a
+			return 0
+		fi
 	done
-	die "sysfs never stable across '$*'"
+	die "sysfs below $dir never stable across '$*'"
 }
 checked=0
 eq() { # WHAT TOOL_VALUE SYSFS_VALUE
@@ -116,15 +132,16 @@ eq() { # WHAT TOOL_VALUE SYSFS_VALUE
 	checked=$((checked + 1))
 }
 
-json=$(stable_json "$ibnbd" list --json)
+stable_json "$c" "$ibnbd" list --json
+json=$JSON
 jq -e . >/dev/null <<<"$json" || die "list --json is not JSON: $json"
 eq "modules.ibnbd_client" "$(jq -r .modules.ibnbd_client <<<"$json")" false
 eq "modules.ibtrs_client" "$(jq -r .modules.ibtrs_client <<<"$json")" true
 eq "devices" "$(jq -c .devices <<<"$json")" "[]"
 sj=$(jq -c --arg s "$sess" '.sessions[] | select(.name == $s)' <<<"$json")
 [[ -n $sj ]] || die "session $sess missing from list --json: $json"
-eq "policy_raw" "$(jq -r .policy_raw <<<"$sj")" "$(cat "$c/mpath_policy")"
-eq "max_reconnect_attempts" "$(jq -r .max_reconnect_attempts <<<"$sj")" "$(cat "$c/max_reconnect_attempts")"
+eq "policy_raw" "$(jq -r .policy_raw <<<"$sj")" "$(sv "$c/mpath_policy")"
+eq "max_reconnect_attempts" "$(jq -r .max_reconnect_attempts <<<"$sj")" "$(sv "$c/max_reconnect_attempts")"
 npaths=$(find "$c/paths" -mindepth 1 -maxdepth 1 -type d | wc -l)
 eq "paths_total" "$(jq -r .paths_total <<<"$sj")" "$npaths"
 for pd in "$c"/paths/*/; do
@@ -133,15 +150,15 @@ for pd in "$c"/paths/*/; do
 	pj=$(jq -c --arg n "$name" '.paths[] | select(.name == $n)' <<<"$sj")
 	[[ -n $pj ]] || die "path $name missing from list --json"
 	for f in state hca_name hca_port src_addr dst_addr; do
-		eq "$name $f" "$(jq -r ".$f" <<<"$pj")" "$(cat "$pd/$f")"
+		eq "$name $f" "$(jq -r ".$f" <<<"$pj")" "$(sv "$pd/$f")"
 	done
-	lat=$(cat "$pd/cur_latency")
+	lat=$(sv "$pd/cur_latency")
 	eq "$name cur_latency" "$(jq -r .cur_latency_ns <<<"$pj")" "${lat% ns}"
-	read -r rc rb wc wb infl fo <"$pd/stats/rdma"
+	read -r rc rb wc wb infl fo <<<"$(sv "$pd/stats/rdma")"
 	for kv in read_cnt=$rc read_bytes=$rb write_cnt=$wc write_bytes=$wb inflight=$infl failover_cnt=$fo; do
 		eq "$name ${kv%%=*}" "$(jq -r ".${kv%%=*}" <<<"$pj")" "${kv#*=}"
 	done
-	read -r ok failed <"$pd/stats/reconnects"
+	read -r ok failed <<<"$(sv "$pd/stats/reconnects")"
 	eq "$name reconnects_ok" "$(jq -r .reconnects_ok <<<"$pj")" "$ok"
 	eq "$name reconnects_failed" "$(jq -r .reconnects_failed <<<"$pj")" "$failed"
 done
@@ -150,7 +167,8 @@ echo "  list --json: $checked values equal to the sysfs files"
 "$ibnbd" show "$sess" | grep -q "^Session $sess" || die "show $sess"
 
 s=/sys/class/ibtrs-server/$sess
-sjson=$("$ibnbd" server list --json)
+stable_json "$s" "$ibnbd" server list --json
+sjson=$JSON
 before=$checked
 eq "server modules.ibtrs_server" "$(jq -r .modules.ibtrs_server <<<"$sjson")" true
 for pd in "$s"/paths/*/; do
@@ -158,10 +176,12 @@ for pd in "$s"/paths/*/; do
 	name=${pd##*/}
 	pj=$(jq -c --arg s "$sess" --arg n "$name" '.sessions[] | select(.name == $s) | .paths[] | select(.name == $n)' <<<"$sjson")
 	[[ -n $pj ]] || die "server path $name missing from server list --json: $sjson"
-	for f in hca_name hca_port src_addr dst_addr; do eq "server $name $f" "$(jq -r ".$f" <<<"$pj")" "$(cat "$pd/$f")"; done
-	read -r rc rb wc wb <"$pd/stats/rdma"
+	for f in hca_name hca_port src_addr dst_addr; do eq "server $name $f" "$(jq -r ".$f" <<<"$pj")" "$(sv "$pd/$f")"; done
+	read -r rc rb wc wb <<<"$(sv "$pd/stats/rdma")"
 	((wc >= 1)) || die "server counted no write"
-	eq "server $name wr_cnt" "$(jq -r .wr_cnt <<<"$pj")" "$wc"
+	for kv in rd_cnt=$rc rd_bytes=$rb wr_cnt=$wc wr_bytes=$wb; do
+		eq "server $name ${kv%%=*}" "$(jq -r ".${kv%%=*}" <<<"$pj")" "${kv#*=}"
+	done
 done
 echo "  server list --json: $((checked - before)) values equal to the sysfs files"
 
