@@ -92,35 +92,43 @@ wait_for 30 grep -qx connected "$c/paths/ip:10.99.0.2@ip:10.99.0.1/state" || die
 
 # The tool's view is taken between two equal snapshots of every file the
 # comparison uses, and compared with that snapshot (not with a later read),
-# so heartbeats (cur_latency) and counters cannot make it flaky.
-snap_files() { # DIR -> the attribute files the comparison reads
-	local d=$1
+# so heartbeats (cur_latency changes every hb_interval_ms) and counters cannot
+# make it flaky. The snapshot forks nothing (builtin read), so under a slow
+# emulated guest the window between the two is little more than the tool's run.
+snap() { # DIR -> SNAPOUT: "file=value" lines
+	local d=$1 f v
+	local -a files
 	if [[ -e $d/mpath_policy ]]; then # client session
-		printf '%s\n' "$d/mpath_policy" "$d/max_reconnect_attempts" \
-			"$d"/paths/*/{state,hca_name,hca_port,src_addr,dst_addr,cur_latency} "$d"/paths/*/stats/{rdma,reconnects}
+		files=("$d/mpath_policy" "$d/max_reconnect_attempts"
+			"$d"/paths/*/{state,hca_name,hca_port,src_addr,dst_addr,cur_latency} "$d"/paths/*/stats/{rdma,reconnects})
 	else # server session
-		printf '%s\n' "$d"/paths/*/{hca_name,hca_port,src_addr,dst_addr} "$d"/paths/*/stats/rdma
+		files=("$d"/paths/*/{hca_name,hca_port,src_addr,dst_addr} "$d"/paths/*/stats/rdma)
 	fi
-}
-snap() { # DIR -> "file=value" lines
-	local f v
-	while read -r f; do
-		v=$(cat "$f" 2>/dev/null) || v="<unreadable>"
-		printf '%s=%s\n' "$f" "$v"
-	done < <(snap_files "$1")
+	SNAPOUT=
+	for f in "${files[@]}"; do
+		v="<unreadable>"
+		IFS= read -r v <"$f" || true
+		SNAPOUT+="$f=$v"$'\n'
+	done
 }
 sv() { # FILE -> its value in $SNAP
-	awk -v k="$1=" 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }' <<<"$SNAP"
+	local line
+	while IFS= read -r line; do
+		[[ $line == "$1="* ]] && { echo "${line#"$1="}"; return 0; }
+	done <<<"$SNAP"
+	echo "<not in snapshot>"
 }
 stable_json() { # DIR CMD... -> sets JSON and SNAP
-	local dir=$1 a b i
+	local dir=$1 a i
 	shift
-	for ((i = 0; i < 10; i++)); do
-		a=$(snap "$dir")
+	for ((i = 0; i < 30; i++)); do
+		snap "$dir"
+		a=$SNAPOUT
 		JSON=$("$@")
-		b=$(snap "$dir")
-		if [[ $a == "$b" ]]; then
+		snap "$dir"
+		if [[ $a == "$SNAPOUT" ]]; then
 			SNAP=$a
+			echo "  (stable snapshot after $((i + 1)) tries)"
 			return 0
 		fi
 	done
