@@ -63,6 +63,11 @@ build_objtool_check() {
 		echo "ERROR: the module build printed warnings (full log: $v1)"
 		return 1
 	fi
+	# The ibnbd tool, which the guest cases install and run.
+	if ! make tool >"$LOGS/tool.log" 2>&1; then
+		cat "$LOGS/tool.log"
+		return 1
+	fi
 	# Every module's C++ unity object must have been processed by objtool.
 	while read -r cpp; do
 		obj=${cpp%.cpp}.o

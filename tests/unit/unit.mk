@@ -15,7 +15,9 @@ LDLIBS := -lgtest -lgtest_main
 
 TEST_SRCS := $(sort $(wildcard tests/unit/*_test.cpp))
 SUPPORT_SRCS := kcxx-runtime/user/user_shim.cpp kcxx-runtime/runtime/runtime.cpp
-OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRCS) $(SUPPORT_SRCS))
+# The ibnbd command-line tool's library (everything but main) for its tests.
+TOOL_SRCS := $(filter-out tools/ibnbd/main.cpp,$(sort $(wildcard tools/ibnbd/*.cpp)))
+OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRCS) $(SUPPORT_SRCS) $(TOOL_SRCS))
 
 .PHONY: run build
 build: $(BUILD)/unit_tests
