@@ -23,6 +23,7 @@
 
 #include "../common/common.h"
 #include <ibtrs/core/backoff.h>
+#include <ibtrs/core/failover.h>
 #include <ibtrs/core/mpath.h>
 #include <ibtrs/core/path_state.h>
 #include "../common/sysfs_ids.h"
@@ -44,8 +45,6 @@ kx_workqueue* g_wq;
 kx::sysfs::Class* g_class;  // /sys/class/ibtrs-client (allocated at init)
 ibtrs_sysfs_groups g_groups;
 
-enum ReqState : u32 { kIdle = 0, kInflight = 1, kCompleting = 2 };
-
 constexpr u32 kWriteTrailer = sizeof(wire::RdmaWriteTrailerWire);
 constexpr u32 kReadTrailer = sizeof(wire::RdmaReadTrailerWire) + sizeof(wire::SgDescWire);
 
@@ -61,7 +60,9 @@ struct ibtrs_permit {
 };
 static_assert(sizeof(ibtrs_permit) == 16);
 
-// One request slot per permit per path.
+// One request slot per permit per path. slot (ibtrs/core/failover.h) says
+// who owns the request in it: the response, the timeout-driven teardown and
+// fail-over all go through slot.take(), so it completes exactly once.
 struct ClReq {
   KX_PINNED(ClReq);
   ClReq() = default;
@@ -71,13 +72,16 @@ struct ClReq {
   ClCon* con = nullptr;
   u32 buf_id = 0;
   int dir = IBTRS_READ;
-  Atomic<u32> state{kIdle};
+  ibtrs::failover::Slot slot;
   u64 start_ns = 0;
   bool timed_out = false;
   ibtrs_clt_req_ops ops{};
   kx_sgl* sg = nullptr;
-  u32 sg_cnt = 0;
+  u32 sg_cnt = 0;      // DMA-mapped entries of sg (0: nothing mapped)
+  u32 user_sg_cnt = 0; // entries the user gave (kept for fail-over)
   u32 data_len = 0;
+  u32 usr_len = 0;     // the user header, at iu[0, usr_len) (kept for fail-over)
+  kvec saved_usr{};    // {iu, usr_len}: the header as fail-over re-posts it
   bool mr_valid = false;  // registered and not yet invalidated
   int rsp_err = 0;
   rdma::FastRegMr mr;
@@ -120,12 +124,14 @@ struct ClPath {
   Result<void> connect_con(ClCon* con, bool first_conn);
   Result<void> setup_reqs();
   Result<void> exchange_info();
-  void stop(int err);
+  void stop(int err, bool failover);
   void error(const char* why, int err);
   void err_work_fn();
   void reconnect_work_fn();
   void timeout_work_fn();
   void complete_req(ClReq* req, int err);
+  void finish_req(ClReq* req, int err);
+  void unmap_req(ClReq* req);
   void close();
   void disconnect_sync();
   long manual_reconnect();
@@ -156,6 +162,9 @@ struct ClPath {
   u32 hca_port = 0;
   Atomic<u64> read_cnt{0}, read_bytes{0}, write_cnt{0}, write_bytes{0};
   ibtrs::mpath::PathMetrics metrics;  // inflight, IO latency EWMA, heartbeat RTT
+  // Completion latency of successful requests, submit to user completion
+  // (stats/rdma_lat; the session's rdma_lat merges every path).
+  ibtrs::mpath::LatencyHistogram lat_read, lat_write;
   Atomic<u32> reconnects_ok{0}, reconnects_failed{0};
   kx::sysfs::Target<ClPath> sysfs_target{this};
   kx::sysfs::KObject kobj, stats_kobj;
@@ -352,7 +361,7 @@ void ClCon::on_recv(const rdma::Wc& wc) {
     return;
   }
   ClReq* req = &p->reqs[m.msg_id];
-  if (req->state.load() != kInflight || req->con != this) {
+  if (!req->slot.inflight() || req->con != this) {
     kx_err_rl("path %s: response for idle request %u on con %u\n", p->name, m.msg_id, cid);
     p->error(nullptr, -EPROTO);
     return;
@@ -379,24 +388,38 @@ void ClCon::on_recv(const rdma::Wc& wc) {
 // ---------------------------------------------------------------------------
 // Requests
 
+// The answer (or a local error) for an in-flight request: completes it
+// unless the teardown already took it. Any context.
 void ClPath::complete_req(ClReq* req, int err) {
-  u32 expected = kInflight;
-  if (!req->state.compare_exchange(expected, kCompleting)) return;
+  if (!req->slot.take()) return;
+  finish_req(req, err);
+}
+
+// Releases the DMA mapping of the request's data. Any context.
+void ClPath::unmap_req(ClReq* req) {
   if (req->sg_cnt)
     kx_ib_dma_unmap_sg(dev, req->sg, req->sg_cnt,
                        req->dir == IBTRS_WRITE ? KX_DMA_TO_DEVICE : KX_DMA_FROM_DEVICE);
+  req->sg_cnt = 0;
+}
+
+// The caller owns req (slot taken): frees the slot, then the user's
+// completion. Any context.
+void ClPath::finish_req(ClReq* req, int err) {
+  unmap_req(req);
   const ibtrs_clt_req_ops ops = req->ops;
   if (err == -ECONNABORTED && req->timed_out) err = -ETIMEDOUT;
-  req->sg_cnt = 0;
   const u64 start = req->start_ns;
   __atomic_store_n(&req->start_ns, 0, __ATOMIC_RELEASE);
   if (err == 0) {
     const u64 now = kx_ktime_ns();
-    metrics.on_complete(start && now > start ? now - start : 1, now);
+    const u64 lat = start && now > start ? now - start : 1;
+    metrics.on_complete(lat, now);
+    (req->dir == IBTRS_READ ? lat_read : lat_write).record(lat);
   } else {
     metrics.on_complete_error();
   }
-  req->state.store(kIdle);
+  req->slot.release();
   if (ops.conf_fn) ops.conf_fn(ops.priv, err);
 }
 
@@ -481,6 +504,110 @@ unmap_err:
                        req->dir == IBTRS_WRITE ? KX_DMA_TO_DEVICE : KX_DMA_FROM_DEVICE);
   return -EIO;
 }
+
+// What ibtrs_clt_request() was given, as fail-over re-posts it.
+struct ClReqArgs {
+  int dir;
+  ibtrs_clt_req_ops ops;
+  u32 mem_id;
+  u32 con_type;
+  const kvec* usr;
+  usize nr;
+  u32 usr_len;
+  u32 data_len;
+  kx_sgl* sg;
+  u32 sg_cnt;
+};
+
+// The session as ibtrs/core/failover.h sees it: paths to choose from
+// (mpath PathView), how to post on one, and the failed path's slots.
+// Callers keep the session's paths alive (module contract: requests and
+// teardown never race with the session's destruction).
+struct ClEnv {
+  using Request = ClReqArgs;
+  ibtrs_clt_sess* s;
+  u32 n;
+
+  usize size() const { return n; }
+  bool usable(usize i) const { return s->paths[i]->state.is_connected(); }
+  const ibtrs::mpath::PathMetrics& metrics(usize i) const { return s->paths[i]->metrics; }
+
+  // Posts a on path i if it is connected. The path's users count keeps its
+  // teardown from destroying the QP under the post (see ClPath::stop).
+  int try_post(u32 i, const ClReqArgs& a) {
+    ClPath* p = s->paths[i];
+    p->users.add_fetch(1);
+    int ret;
+    if (!p->state.is_connected()) {
+      ret = ibtrs::failover::kTryNextPath;
+    } else {
+      ClReq* req = &p->reqs[a.mem_id];
+      if (!req->slot.claim()) {
+        ret = -EBUSY;  // permit used twice at once
+      } else {
+        ClCon* con = p->cons[0];
+        if (a.con_type == IBTRS_IO_CON && p->cons.size() > 1)
+          con = p->cons[1 + static_cast<u32>(kx_cpu_current()) % (p->cons.size() - 1)];
+        req->con = con;
+        req->dir = a.dir;
+        req->ops = a.ops;
+        req->sg = a.sg;
+        req->sg_cnt = a.sg_cnt;
+        req->user_sg_cnt = a.sg_cnt;
+        req->data_len = a.data_len;
+        req->usr_len = a.usr_len;
+        req->saved_usr = kvec{req->iu.data(), a.usr_len};
+        req->timed_out = false;
+        __atomic_store_n(&req->start_ns, kx_ktime_ns(), __ATOMIC_RELEASE);
+        p->metrics.on_submit();
+        ret = post_request(p, con, req, a.usr, a.nr, a.usr_len);
+        if (ret) {
+          p->metrics.on_complete_error();
+          req->sg_cnt = 0;
+          // Not posted: leave no stale start time for the timeout scan to
+          // read when the slot is claimed again.
+          __atomic_store_n(&req->start_ns, 0, __ATOMIC_RELEASE);
+          req->slot.release();
+          // -EIO: the QP refused the post (the path is going down), which
+          // another path may not; -EINVAL is the request's own fault.
+          if (ret == -EIO) ret = ibtrs::failover::kTryNextPath;
+        } else if (a.dir == IBTRS_WRITE) {
+          p->write_cnt.add_relaxed(1);
+          p->write_bytes.add_relaxed(a.data_len + a.usr_len);
+        } else {
+          p->read_cnt.add_relaxed(1);
+          p->read_bytes.add_relaxed(a.data_len + a.usr_len);
+        }
+      }
+    }
+    if (p->users.sub_fetch(1) == 0 && !p->state.is_connected()) p->users_wq.wake_all();
+    return ret;
+  }
+
+  // The failed path's slots (its QPs and CQs are destroyed: nothing else
+  // touches them now).
+  usize nr_slots(u32 path) const { return s->paths[path]->reqs.size(); }
+  ibtrs::failover::Slot& slot(u32 path, u32 i) { return s->paths[path]->reqs[i].slot; }
+  ClReqArgs saved_request(u32 path, u32 i) {
+    ClReq& r = s->paths[path]->reqs[i];
+    const ibtrs_permit* pm = s->permit(i);
+    return ClReqArgs{r.dir,          r.ops,      i,          pm->con_type, &r.saved_usr,
+                     r.usr_len ? 1u : 0u, r.usr_len, r.data_len, r.sg,         r.user_sg_cnt};
+  }
+  void detach(u32 path, u32 i) { s->paths[path]->unmap_req(&s->paths[path]->reqs[i]); }
+  void moved(u32 path, u32 i, u32 to) {
+    ClPath* p = s->paths[path];
+    ClReq& r = p->reqs[i];
+    p->metrics.on_complete_error();  // no longer in flight here
+    __atomic_store_n(&r.start_ns, 0, __ATOMIC_RELEASE);
+    r.slot.release();
+    s->paths[to]->metrics.on_failover();
+  }
+  void complete(u32 path, u32 i, int err) {
+    ClPath* p = s->paths[path];
+    p->finish_req(&p->reqs[i], err);
+  }
+};
 
 // ---------------------------------------------------------------------------
 // Path set-up and teardown
@@ -635,9 +762,11 @@ Result<void> ClPath::start() {
   return ok();
 }
 
-// Tears down every connection; requests in flight complete with err.
-// Process context. Idempotent.
-void ClPath::stop(int err) {
+// Tears down every connection. Requests in flight move to another
+// connected path if failover is set (a path failure, a manual disconnect),
+// else, or when no path takes them, complete with err. Process context.
+// Idempotent.
+void ClPath::stop(int err, bool failover) {
   timeout_work.cancel_sync();
   users_wq.wait([this] { return users.load() == 0; });
   for (usize i = 0; i < cons.size(); i++)
@@ -649,8 +778,19 @@ void ClPath::stop(int err) {
     cons[i]->qp.reset();
     cons[i]->cq.reset();
   }
-  // Fail what is left.
-  for (usize i = 0; i < reqs.size(); i++) complete_req(&reqs[i], err);
+  // Move or fail what is left.
+  // A path not yet published in sess->paths (add_path or open failing
+  // half-way) never carried a request.
+  const u32 published = sess->nr_paths.load_acquire();
+  if (reqs.size() && index < published && sess->paths[index] == this) {
+    ClEnv env{sess, published};
+    const auto st = ibtrs::failover::fail_path(
+        env, index, err, failover, static_cast<ibtrs::mpath::MpathPolicy>(sess->policy.load_relaxed()),
+        sess->rr_cursor, kx_ktime_ns());
+    if (st.moved || st.completed)
+      kx_info("path %s: %u requests failed over, %u completed with an error\n", name, st.moved,
+              st.completed);
+  }
   for (usize i = 0; i < cons.size(); i++) {
     ClCon* c = cons[i];
     if (!c) continue;
@@ -716,7 +856,7 @@ static void schedule_reconnect(ClPath* p) {
 }
 
 void ClPath::err_work_fn() {
-  stop(-ECONNABORTED);
+  stop(-ECONNABORTED, /*failover=*/true);
   if (!state.recovered()) return;  // closing took over
   sess->path_down(this);
   schedule_reconnect(this);
@@ -730,12 +870,12 @@ void ClPath::reconnect_work_fn() {
   if (r.is_error()) {
     kx_info("path %s: reconnect attempt %d failed (%d)\n", name, reconnect_attempts, r.error().code());
     reconnects_failed.add_relaxed(1);
-    stop(-ECONNABORTED);
+    stop(-ECONNABORTED, false);  // nothing was posted on it
     if (state.connect_failed()) schedule_reconnect(this);
     return;
   }
   if (!state.connected()) {
-    stop(-ECONNABORTED);
+    stop(-ECONNABORTED, false);  // closed while connecting: nothing posted
     return;
   }
   kx_info("path %s: reconnected after %d attempts\n", name, reconnect_attempts);
@@ -775,7 +915,7 @@ void ClPath::timeout_work_fn() {
     // start_ns is 0 between a submitter's claim of the slot and its
     // timestamp (and after completion): not timed out.
     const u64 start = __atomic_load_n(&r.start_ns, __ATOMIC_ACQUIRE);
-    if (r.state.load() == kInflight && start && now > start && now - start > limit) {
+    if (r.slot.inflight() && start && now > start && now - start > limit) {
       r.timed_out = true;
       kx_err("path %s: request %u timed out after %llu ms\n", name, r.buf_id,
              static_cast<unsigned long long>((now - start) / 1000000));
@@ -786,11 +926,13 @@ void ClPath::timeout_work_fn() {
   timeout_work.queue(1000, g_wq);
 }
 
+// Session close (and a path that never came up): what is in flight
+// completes with -ECONNABORTED, as ibtrs_clt_close() promises.
 void ClPath::close() {
   (void)state.begin_close();
   reconnect_work.cancel_sync();
   err_work.cancel_sync();
-  stop(-ECONNABORTED);
+  stop(-ECONNABORTED, false);
   sess->path_down(this);
   state.end_close(true);
 }
@@ -803,7 +945,7 @@ void ClPath::disconnect_sync() {
   (void)state.begin_close();
   reconnect_work.cancel_sync();
   err_work.cancel_sync();
-  stop(-ECONNABORTED);
+  stop(-ECONNABORTED, /*failover=*/true);
   sess->path_down(this);
   state.end_close(false);
 }
@@ -864,6 +1006,9 @@ long ClPath::sysfs_show(int id, char* buf) {
       return kx_sysfs_emit(buf, "%s\n", a);
     case IBTRS_CLT_ATTR_CUR_LATENCY:
       return kx_sysfs_emit(buf, "%llu ns\n", static_cast<unsigned long long>(cur_latency_ns.load_relaxed()));
+    case IBTRS_CLT_ATTR_STATS_RDMA_LAT:
+      return static_cast<long>(ibtrs::mpath::format_histogram_rw(
+          lat_read.snapshot(), lat_write.snapshot(), buf, kPageSize));
     case IBTRS_CLT_ATTR_STATS_RDMA:
       return kx_sysfs_emit(buf, "%llu %llu %llu %llu %u %u\n",
                            static_cast<unsigned long long>(read_cnt.load_relaxed()),
@@ -905,6 +1050,9 @@ long ClPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile
       write_bytes.store(0);
       reconnects_ok.store(0);
       reconnects_failed.store(0);
+      metrics.reset_counters();
+      lat_read.reset();
+      lat_write.reset();
       return static_cast<long>(len);
     default:
       return -EIO;
@@ -920,6 +1068,15 @@ long ibtrs_clt_sess::sysfs_show(int id, char* buf) {
       return kx_sysfs_emit(buf, "%d\n", max_reconnect_attempts);
     case IBTRS_CLT_ATTR_ADD_PATH:
       return kx_sysfs_emit(buf, "Usage: echo [<source addr>@]<destination addr> > add_path\n");
+    case IBTRS_CLT_ATTR_RDMA_LAT: {
+      ibtrs::mpath::HistogramSnapshot rd, wr;
+      const u32 n = nr_paths.load_acquire();
+      for (u32 i = 0; i < n; i++) {
+        paths[i]->lat_read.accumulate_into(rd);
+        paths[i]->lat_write.accumulate_into(wr);
+      }
+      return static_cast<long>(ibtrs::mpath::format_histogram_rw(rd, wr, buf, kPageSize));
+    }
     default:
       return -EIO;
   }
@@ -1081,7 +1238,7 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
       auto st = p->start();
       if (st.is_error()) {
         kx_err("path %s: cannot connect (%d)\n", p->name, st.error().code());
-        p->stop(-ECONNABORTED);
+        p->stop(-ECONNABORTED, false);
         if (!first_err) first_err = st.error().code();
         p->state.set(PathState::kDisconnected);
         continue;
@@ -1173,15 +1330,6 @@ extern "C" void ibtrs_clt_put_permit(struct ibtrs_clt_sess* sess, struct ibtrs_p
 
 extern "C" void* ibtrs_permit_to_pdu(struct ibtrs_permit* permit) noexcept { return permit + 1; }
 
-// The session's published paths as mpath::select_path sees them.
-struct SessPathView {
-  ibtrs_clt_sess* s;
-  u32 n;
-  usize size() const { return n; }
-  bool usable(usize i) const { return s->paths[i]->state.is_connected(); }
-  const ibtrs::mpath::PathMetrics& metrics(usize i) const { return s->paths[i]->metrics; }
-};
-
 extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
                                  struct ibtrs_clt_sess* sess, struct ibtrs_permit* permit,
                                  const struct kvec* usr, usize nr, usize data_len,
@@ -1195,58 +1343,21 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
   if (data_len > sess->max_io_size || usr_len + trailer > sess->max_hdr_size) return -EMSGSIZE;
   if (data_len && sg_cnt > sess->max_segments) return -EINVAL;
   if (!data_len) sg_cnt = 0;
-  const u32 n = sess->nr_paths.load_acquire();
-  const SessPathView view{sess, n};
-  const auto policy = static_cast<ibtrs::mpath::MpathPolicy>(sess->policy.load_relaxed());
-  ibtrs::mpath::PathMask skip;
-  for (u32 tries = 0; tries < n; tries++) {
-    const int idx = ibtrs::mpath::select_path(view, policy, sess->rr_cursor, skip, kx_ktime_ns());
-    if (idx < 0) break;
-    skip.set(static_cast<u32>(idx));
-    ClPath* p = sess->paths[static_cast<u32>(idx)];
-    p->users.add_fetch(1);
-    if (!p->state.is_connected()) {
-      if (p->users.sub_fetch(1) == 0) p->users_wq.wake_all();
-      continue;
-    }
-    ClReq* req = &p->reqs[permit->mem_id];
-    u32 expected = kIdle;
-    int ret;
-    if (!req->state.compare_exchange(expected, kInflight)) {
-      ret = -EBUSY;  // permit used twice at once
-    } else {
-      ClCon* con = p->cons[0];
-      if (permit->con_type == IBTRS_IO_CON && p->cons.size() > 1)
-        con = p->cons[1 + static_cast<u32>(kx_cpu_current()) % (p->cons.size() - 1)];
-      req->con = con;
-      req->dir = dir;
-      req->ops = *ops;
-      req->sg = reinterpret_cast<kx_sgl*>(sg);
-      req->sg_cnt = sg_cnt;
-      req->data_len = static_cast<u32>(data_len);
-      req->timed_out = false;
-      __atomic_store_n(&req->start_ns, kx_ktime_ns(), __ATOMIC_RELEASE);
-      p->metrics.on_submit();
-      ret = post_request(p, con, req, usr, nr, static_cast<u32>(usr_len));
-      if (ret) {
-        p->metrics.on_complete_error();
-        req->sg_cnt = 0;
-        // Not posted (-EINVAL/-EIO): leave no stale start time for the scan
-        // to read when the slot is claimed again.
-        __atomic_store_n(&req->start_ns, 0, __ATOMIC_RELEASE);
-        req->state.store(kIdle);
-      } else if (dir == IBTRS_WRITE) {
-        p->write_cnt.add_relaxed(1);
-        p->write_bytes.add_relaxed(data_len + usr_len);
-      } else {
-        p->read_cnt.add_relaxed(1);
-        p->read_bytes.add_relaxed(data_len + usr_len);
-      }
-    }
-    if (p->users.sub_fetch(1) == 0 && !p->state.is_connected()) p->users_wq.wake_all();
-    return ret;
-  }
-  return -ECONNABORTED;
+  ClEnv env{sess, sess->nr_paths.load_acquire()};
+  const ClReqArgs a{dir,
+                    *ops,
+                    permit->mem_id,
+                    permit->con_type,
+                    usr,
+                    nr,
+                    static_cast<u32>(usr_len),
+                    static_cast<u32>(data_len),
+                    reinterpret_cast<kx_sgl*>(sg),
+                    sg_cnt};
+  const int r = ibtrs::failover::submit(env, a, ibtrs::mpath::PathMask{},
+                                        static_cast<ibtrs::mpath::MpathPolicy>(sess->policy.load_relaxed()),
+                                        sess->rr_cursor, kx_ktime_ns());
+  return r < 0 ? r : 0;
 }
 
 extern "C" int ibtrs_clt_rdma_cq_direct(struct ibtrs_clt_sess*, unsigned int) noexcept {

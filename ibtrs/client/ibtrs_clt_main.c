@@ -43,9 +43,10 @@ EXPORT_SYMBOL_GPL(ibtrs_clt_query);
 static KX_DEV_ATTR_RW(mpath_policy, IBTRS_CLT_ATTR_MPATH_POLICY);
 static KX_DEV_ATTR_RW(max_reconnect_attempts, IBTRS_CLT_ATTR_MAX_RECONNECT_ATTEMPTS);
 static KX_DEV_ATTR_RW(add_path, IBTRS_CLT_ATTR_ADD_PATH);
+static KX_DEV_ATTR_RO(rdma_lat, IBTRS_CLT_ATTR_RDMA_LAT);
 static struct attribute *ibtrs_clt_sess_attrs[] = {
 	KX_DEV_ATTR_PTR(mpath_policy), KX_DEV_ATTR_PTR(max_reconnect_attempts),
-	KX_DEV_ATTR_PTR(add_path), NULL,
+	KX_DEV_ATTR_PTR(add_path), KX_DEV_ATTR_PTR(rdma_lat), NULL,
 };
 static const struct attribute_group ibtrs_clt_sess_group = { .attrs = ibtrs_clt_sess_attrs };
 static const struct attribute_group *ibtrs_clt_sess_groups[] = { &ibtrs_clt_sess_group, NULL };
@@ -73,8 +74,10 @@ static const struct attribute_group *ibtrs_clt_path_groups[] = { &ibtrs_clt_path
 static KX_KOBJ_ATTR_RO(rdma, IBTRS_CLT_ATTR_STATS_RDMA);
 static KX_KOBJ_ATTR_RO(reconnects, IBTRS_CLT_ATTR_STATS_RECONNECTS);
 static KX_KOBJ_ATTR_WO(reset_all, IBTRS_CLT_ATTR_STATS_RESET_ALL);
+static KX_KOBJ_ATTR_RO(rdma_lat, IBTRS_CLT_ATTR_STATS_RDMA_LAT);
 static struct attribute *ibtrs_clt_stats_attrs[] = {
-	KX_KOBJ_ATTR_PTR(rdma), KX_KOBJ_ATTR_PTR(reconnects), KX_KOBJ_ATTR_PTR(reset_all), NULL,
+	KX_KOBJ_ATTR_PTR(rdma), KX_KOBJ_ATTR_PTR(reconnects), KX_KOBJ_ATTR_PTR(reset_all),
+	KX_KOBJ_ATTR_PTR(rdma_lat), NULL,
 };
 static const struct attribute_group ibtrs_clt_stats_group = { .attrs = ibtrs_clt_stats_attrs };
 static const struct attribute_group *ibtrs_clt_stats_groups[] = { &ibtrs_clt_stats_group, NULL };

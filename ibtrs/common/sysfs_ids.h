@@ -13,6 +13,7 @@ enum ibtrs_attr {
 	IBTRS_CLT_ATTR_MPATH_POLICY = 1,
 	IBTRS_CLT_ATTR_MAX_RECONNECT_ATTEMPTS,
 	IBTRS_CLT_ATTR_ADD_PATH,
+	IBTRS_CLT_ATTR_RDMA_LAT, /* the session's paths merged */
 	/* client: .../paths/<src@dst>/ */
 	IBTRS_CLT_ATTR_STATE = 10,
 	IBTRS_CLT_ATTR_RECONNECT,
@@ -27,6 +28,7 @@ enum ibtrs_attr {
 	IBTRS_CLT_ATTR_STATS_RDMA = 30,
 	IBTRS_CLT_ATTR_STATS_RECONNECTS,
 	IBTRS_CLT_ATTR_STATS_RESET_ALL,
+	IBTRS_CLT_ATTR_STATS_RDMA_LAT,
 	/* server: /sys/class/ibtrs-server/<sess>/paths/<src@dst>/ */
 	IBTRS_SRV_ATTR_DISCONNECT = 50,
 	IBTRS_SRV_ATTR_HCA_NAME,

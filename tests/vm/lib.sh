@@ -14,6 +14,10 @@
 #   rxe_ip K SIDE          print 10.99.K.SIDE (SIDE 1 = veth(2K), 2 = veth(2K+1))
 #   rxe_link_down K        cut path K (both veths of pair K down)
 #   rxe_link_up K          heal path K and restore its routes and neighbours
+#   rxe_link_loss K        stall path K: netem drops every packet both ways (the
+#                          link stays up, so rxe reports no local error: only
+#                          heartbeats and timeouts can notice)
+#   rxe_link_heal K        remove that loss
 #   rxe_teardown           remove all rxe devices, veth pairs and rules
 #   wait_for SEC CMD...    retry CMD every 0.2 s until it succeeds or SEC pass
 
@@ -170,6 +174,23 @@ rxe_link_up() {
 	done
 	# Link down dropped the pair's table routes and neighbours: put them back.
 	_rxe_pair_routes "$k"
+}
+
+rxe_link_loss() {
+	_kcxx_guest_only rxe_link_loss
+	local k=${1:?rxe_link_loss K} d
+	modprobe sch_netem 2>/dev/null || true
+	for d in "veth$((2 * k))" "veth$((2 * k + 1))"; do
+		tc qdisc replace dev "$d" root netem loss 100% || die "rxe_link_loss: tc on $d"
+	done
+}
+
+rxe_link_heal() {
+	_kcxx_guest_only rxe_link_heal
+	local k=${1:?rxe_link_heal K} d
+	for d in "veth$((2 * k))" "veth$((2 * k + 1))"; do
+		tc qdisc del dev "$d" root 2>/dev/null || true
+	done
 }
 
 rxe_teardown() {

@@ -42,6 +42,15 @@ static char *server = "ip:10.99.0.1";
 module_param(server, charp, 0444);
 static char *src = "ip:10.99.0.2";
 module_param(src, charp, 0444);
+/* A second path of the same session (fail-over tests): empty = one path. */
+static char *server2 = "";
+module_param(server2, charp, 0444);
+static char *src2 = "";
+module_param(src2, charp, 0444);
+/* mode=soak runs the long run until this is set to 1. */
+static int stop;
+module_param(stop, int, 0644);
+MODULE_PARM_DESC(stop, "mode=soak: write 1 to end the run");
 static ushort port = IBTRS_PORT;
 module_param(port, ushort, 0444);
 static char *mode = "run";
@@ -242,10 +251,11 @@ static void link_ev(void *priv, enum ibtrs_clt_link_ev ev);
 
 static int do_open(void)
 {
-	struct ibtrs_addr addr = { .src = src, .dst = server };
+	struct ibtrs_addr addr[2] = { { .src = src, .dst = server }, { .src = src2, .dst = server2 } };
 	struct ibtrs_clt_ops ops = { .priv = NULL, .link_ev = link_ev };
 
-	sess = ibtrs_clt_open(&ops, sessname, &addr, 1, port, 16, reconnect_delay_sec, -1, 0);
+	sess = ibtrs_clt_open(&ops, sessname, addr, server2[0] ? 2 : 1, port, 16,
+			      reconnect_delay_sec, -1, 0);
 	if (IS_ERR(sess)) {
 		int err = PTR_ERR(sess);
 
@@ -367,7 +377,7 @@ static int item_long_run(int n, int d)
 		slots[i].busy = false;
 		slots[i].dir = IBTRS_READ;
 	}
-	for (i = 0; i < n && !err; i++) {
+	for (i = 0; i < n && !err && !READ_ONCE(stop); i++) {
 		struct slot *s = &slots[i % d];
 
 		e = wait_slot(s);
@@ -603,6 +613,31 @@ static int interop(void)
 	return 0;
 }
 
+/* Verified IO (write, read back, compare) with depth in flight until `stop`
+ * is written: the load under which a case cuts and heals paths. Every IO
+ * must succeed: with fail-over, a path error never reaches the user while
+ * another path is up (retried counts any that did). */
+static int soak(void)
+{
+	int err;
+
+	err = do_open();
+	REPORT("open", err);
+	if (err)
+		return err;
+	err = alloc_slots(attrs.queue_depth, IBTRS_IO_CON);
+	REPORT("permits", err);
+	if (!err) {
+		err = item_long_run(INT_MAX, min_t(int, depth, nr_slots));
+		REPORT("soak", err || mismatches || retried);
+	}
+	free_slots();
+	ibtrs_clt_close(sess);
+	sess = NULL;
+	REPORT("close", 0);
+	return 0;
+}
+
 static int __init ibtrs_test_client_init(void)
 {
 	nfail = 0;
@@ -614,6 +649,8 @@ static int __init ibtrs_test_client_init(void)
 		hold();
 	else if (!strcmp(mode, "interop"))
 		interop();
+	else if (!strcmp(mode, "soak"))
+		soak();
 	else
 		return -EINVAL;
 	failed = nfail;
