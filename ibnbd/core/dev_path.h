@@ -55,16 +55,17 @@ inline kx::Result<void> check_device_path(const char* dev, kx::usize dev_len) {
   return any_name ? kx::ok() : kx::Result<void>(kx::Error(-EINVAL));
 }
 
-// Writes the resolved, NUL-terminated path into out[0..cap) and returns its
-// length. search_path is the module parameter (NUL-terminated); sessname is
-// the session's validated name.
-inline kx::Result<kx::usize> resolve_device_path(const char* search_path, const char* sessname,
-                                                 kx::usize sessname_len, const char* dev,
-                                                 kx::usize dev_len, char* out, kx::usize cap) {
+// The search path with every %SESSNAME% replaced by sessname and runs of '/'
+// collapsed: the directory beneath which this session's devices must
+// resolve (the backend's root). NUL-terminated in out[0..cap); returns its
+// length. -ENAMETOOLONG if it does not fit.
+inline kx::Result<kx::usize> resolve_search_root(const char* search_path, const char* sessname,
+                                                 kx::usize sessname_len, char* out,
+                                                 kx::usize cap) {
   using dev_path_detail::append;
-  KX_TRY(check_device_path(dev, dev_len));
   static constexpr char kToken[] = "%SESSNAME%";
   constexpr kx::usize kTokenLen = sizeof(kToken) - 1;
+  if (cap == 0) return kx::Error(-ENAMETOOLONG);
   kx::usize pos = 0;
   for (kx::usize i = 0; search_path[i];) {
     kx::usize k = 0;
@@ -77,6 +78,19 @@ inline kx::Result<kx::usize> resolve_device_path(const char* search_path, const 
       i++;
     }
   }
+  out[pos] = '\0';
+  return pos;
+}
+
+// Writes the resolved, NUL-terminated path into out[0..cap) and returns its
+// length. search_path is the module parameter (NUL-terminated); sessname is
+// the session's validated name.
+inline kx::Result<kx::usize> resolve_device_path(const char* search_path, const char* sessname,
+                                                 kx::usize sessname_len, const char* dev,
+                                                 kx::usize dev_len, char* out, kx::usize cap) {
+  using dev_path_detail::append;
+  KX_TRY(check_device_path(dev, dev_len));
+  kx::usize pos = KX_TRY(resolve_search_root(search_path, sessname, sessname_len, out, cap));
   KX_TRY(append(out, cap, &pos, "/", 1));
   KX_TRY(append(out, cap, &pos, dev, dev_len));
   out[pos] = '\0';
