@@ -8,6 +8,9 @@
 # make vmtest     guest tests only (CASES='glob ...' selects cases)
 # make fuzz       host libFuzzer pass over the wire decoders and the map_device
 #                 parser (FUZZ_SECONDS=30 per target)
+# make bench      one guest boot: ibnbd vs upstream rnbd vs NVMe-oF RDMA vs local
+#                 null_blk vs raw soft-RoCE; regenerates docs/benchmarks.md
+#                 (BENCH_ROUNDS, BENCH_RUNTIME, BENCH_SMOKE=1; see scripts/bench.sh)
 #
 # KVER=<version> or KDIR=<build dir> override the kernel; by default the
 # newest /lib/modules entry with a build link and a /boot/vmlinuz is used.
@@ -19,7 +22,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KX_CXX ?= g++
 J ?= $(shell nproc)
 
-.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps fuzz
+.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps fuzz bench
 
 all: modules
 
@@ -54,6 +57,9 @@ vmtest: modules
 
 demo: modules
 	bash scripts/demo.sh
+
+bench: modules
+	bash scripts/bench.sh
 
 check:
 	bash scripts/check.sh
