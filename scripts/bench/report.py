@@ -240,7 +240,7 @@ def plots(med, targets, outdir, docdir, rxe_rate):
                      % (rxe_rate, rxe_rate, rxe_rate))
         png = os.path.join(docdir, fname)
         gnuplot(
-            'set terminal pngcairo size 900,480 font "sans,10"\n'
+            'set terminal pngcairo size 900,480 font "sans,10" noenhanced\n'
             'set output "%s"\n'
             'set title "%s"\nset ylabel "%s"\nset style data histograms\n'
             'set style histogram clustered gap 1\nset style fill solid 0.85 border -1\n'
@@ -283,6 +283,9 @@ def main():
         if not doc:
             continue
         m = fio_metrics(doc)
+        if m["errors"]:
+            errors.append("round %d %s %s: fio error %d (%s)" % (key[0], key[1], key[2], m["errors"],
+                                                                 os.strerror(m["errors"])))
         m.update(per_io(counters.get(key), m["ios"]))
         runs[key] = m
     missing = [(r, t, j) for r in rounds for t in targets for j in jobs if (r, t, j) not in runs]
@@ -392,12 +395,12 @@ def main():
         bw = rxe.get("ib_write_bw", {})
         lat = rxe.get("ib_write_lat", {})
         if bw:
-            L.append("* ib_write_bw: %s MiB/s average, %s M msg/s (median of %d)"
-                     % (fmt(bw.get("BW_average")), fmt(bw.get("MsgRate")), len(rounds)))
+            L.append("* ib_write_bw: %s MiB/s average, %s msg/s (median of %d rounds)"
+                     % (fmt(bw.get("BW_average")), fmt((bw.get("MsgRate") or 0) * 1e6, "IOPS"), len(rounds)))
         if lat:
             L.append("* ib_write_lat: avg %s us, p99 %s us, p99.9 %s us (median; one-sided, ping-pong/2)"
-                     % (fmt(lat.get("t_avg")), fmt(lat.get("99percentile", lat.get("t_99"))),
-                        fmt(lat.get("99.9percentile", lat.get("t_99.9")))))
+                     % (fmt(lat.get("t_avg")), fmt(lat.get("percentile_99")),
+                        fmt(lat.get("percentile_99.9"))))
         if rxe_rate and "ibnbd" in targets:
             for j in ("randread_qd32", "randwrite_qd32"):
                 v = med.get(("ibnbd", j, "iops"))
@@ -460,7 +463,7 @@ def main():
     L.append("")
     L.append("`cpu us/IO` = busy CPU time of the guest (user+sys+irq+softirq, both vCPUs) ÷ IOs; "
              "`pkts/IO` = rxe packets sent by both ends ÷ IOs; `sends/IO` = rxe `rdma_sends` (SEND-type "
-             "messages) ÷ IOs; `retries` = rxe retry/duplicate/sequence-error counters summed (should be 0).")
+             "messages) ÷ IOs; `retries` = rxe retry/duplicate/sequence-error counters of both ends summed over the job (a count per 5–10 s job, not per IO; 0 on a clean link).")
     L.append("")
     L.append("| job | target | cpu us/IO | softirq us/IO | pkts/IO | sends/IO | ctx sw/IO | retries |")
     L.append("|---|---|---|---|---|---|---|---|")

@@ -373,4 +373,8 @@ if has_target rnbd; then
 	stats rnbd /sys/class/rtrs-client/bench-rnbd/paths/*/stats/*
 fi
 stats rxe /sys/class/infiniband/rxe*/ports/1/hw_counters/*
+# The transports' own account of path errors, reconnects and failed IOs.
+echo "BENCH-STATS-BEGIN dmesg"
+dmesg | grep -aiE 'ibtrs|ibnbd|rtrs|rnbd|nvme|rxe|null_blk' | tail -n 300 | sed 's/^/ /'
+echo "BENCH-STATS-END"
 echo "bench: done ($(date -u +%T))"
