@@ -15,6 +15,9 @@
 #                 DESTDIR=, PREFIX= (default /usr/local) honoured; modules must
 #                 be built first (`make`), the tool is built if needed
 # make uninstall  the reverse
+# make bench      one guest boot: ibnbd vs upstream rnbd vs NVMe-oF RDMA vs local
+#                 null_blk vs raw soft-RoCE; regenerates docs/benchmarks.md
+#                 (BENCH_ROUNDS, BENCH_RUNTIME, BENCH_SMOKE=1; see scripts/bench.sh)
 #
 # KVER=<version> or KDIR=<build dir> override the kernel; by default the
 # newest /lib/modules entry with a build link and a /boot/vmlinuz is used.
@@ -27,7 +30,7 @@ KX_CXX ?= g++
 J ?= $(shell nproc)
 
 .PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps fuzz hostile \
-	tool install install-modules install-tool uninstall
+	tool install install-modules install-tool uninstall bench
 
 all: modules
 
@@ -66,6 +69,9 @@ vmtest: modules hostile tool
 
 demo: modules
 	bash scripts/demo.sh
+
+bench: modules
+	bash scripts/bench.sh
 
 check:
 	bash scripts/check.sh

@@ -789,7 +789,14 @@ extern "C" int ibnbd_srv_module_init(const struct ibnbd_srv_sysfs_groups* groups
   g_groups = *groups;
   auto srv = make_own<Server>(Gfp::kernel);
   if (srv.is_error()) return -ENOMEM;
-  auto wq = WorkQueue::create("ibnbd_srv_wq", /*unbound=*/true);
+  // Bound (per-CPU), not unbound: a block IO queued from rdma_ev runs on the
+  // CPU that received the request, its bio completes there and the answer is
+  // posted from there. With an unbound queue a QP's answers were posted from
+  // whichever CPU the kworker got; rxe sends in the poster's context and veth
+  // queues per CPU, so a QP's packets overtook each other and rxe
+  // retransmitted after its timer (docs/benchmarks.md: 848-3154 retries per
+  // 5 s job, 4 path failures, EIO; 0 with a bound queue).
+  auto wq = WorkQueue::create("ibnbd_srv_wq", /*unbound=*/false);
   if (wq.is_error()) return wq.error().code();
   srv.value()->wq = wq.release_value();
   auto cwq = WorkQueue::create("ibnbd_srv_ctl", /*unbound=*/true);

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Usage: snapshot.sh FILE — write the guest's counters to FILE, "key value" per
+# line: CPU ticks of /proc/stat (busy = user+nice+sys+irq+softirq, both vCPUs),
+# interrupts, context switches, and every rxe hardware counter (packets,
+# SEND-type messages, retries...). bench-guest.sh has fio run it around each
+# job (exec_prerun / exec_postrun) and prints the differences. Two processes
+# only: fork+exec is slow under emulation.
+set -eu
+out=${1:?snapshot.sh FILE}
+{
+	awk '$1 == "cpu" { print "cpu_busy", $2 + $3 + $4 + $7 + $8; print "cpu_idle", $5 + $6;
+		print "cpu_sys", $4; print "cpu_softirq", $8 }
+		$1 == "intr" { print "intr", $2 } $1 == "ctxt" { print "ctxt", $2 }' /proc/stat
+	# /sys/class/infiniband/rxe0/ports/1/hw_counters/sent_pkts:123 -> rxe0_sent_pkts 123
+	grep -H . /sys/class/infiniband/rxe*/ports/1/hw_counters/* 2>/dev/null |
+		sed -E 's|^/sys/class/infiniband/([^/]+)/ports/1/hw_counters/([^:]+):|\1_\2 |' || true
+} >"$out.tmp"
+mv "$out.tmp" "$out"
