@@ -14,7 +14,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-FLAPS=${IBNBD_FLAPS:-12}
+FLAPS=${IBNBD_FLAPS:-50}
 sess=s70
 CTL=/sys/class/ibnbd-client/ctl
 TC=/sys/class/ibtrs-client/$sess
@@ -43,13 +43,22 @@ bounded() { # WHAT SECS CMD...
 }
 work=$VMTEST_TMP/c70
 mkdir -p "$work"
+# The reason of a failure is kept in $work/trace and printed again at the end
+# of the cleanup, after the kernel log (the runner shows the last lines).
+die() {
+	echo "FATAL: $*" | tee -a "$work/trace" >&2
+	exit 1
+}
+trap 'echo "FAILED (exit $?): line $LINENO: $BASH_COMMAND" | tee -a "$work/trace" >&2' ERR
 # On failure: show what the modules said, then tear down without waiting
 # forever (a stuck step dumps the blocked tasks' stacks).
 cleanup() {
 	set +e
 	trap - ERR
-	echo "----- kernel log (ibtrs/ibnbd, last 80 lines) -----"
-	dmesg | grep -E 'ibtrs|ibnbd|I/O error|blk_update' | tail -n 80
+	echo "----- kernel log (ibtrs/ibnbd, last 40 lines) -----"
+	dmesg | grep -E 'ibtrs|ibnbd|I/O error|blk_update' | tail -n 40
+	echo "----- case output before the failure -----"
+	tail -n 5 "$work/trace" 2>/dev/null
 	touch "$work/stop"
 	[[ -n ${fio_loop:-} ]] && wait "$fio_loop" 2>/dev/null
 	for k in 0 1; do rxe_link_heal "$k" 2>/dev/null; done
@@ -103,6 +112,8 @@ fio_loop=$!
 wait_for 60 test -s "$work/runs" || die "the first fio run did not finish"
 
 t0=$SECONDS
+stalled=0
+start_ios=$(($(path_ios 0) + $(path_ios 1)))
 for ((f = 1; f <= FLAPS; f++)); do
 	k=$((f % 2))
 	path_up $((1 - k)) || wait_for 120 path_up $((1 - k)) || die "flap $f: path $((1 - k)) is not up"
@@ -114,7 +125,8 @@ for ((f = 1; f <= FLAPS; f++)); do
 	after=$(($(path_ios 0) + $(path_ios 1)))
 	((f % 10 == 0)) &&
 		echo "flap $f: $((SECONDS - t0)) s, IOs $before -> $after, failovers $(($(path_failovers 0) + $(path_failovers 1)))"
-	((after > before)) || die "flap $f: no IO while path $k was cut and healed"
+	# fio may be between two runs during a short flap: counted, not fatal.
+	((after > before)) || stalled=$((stalled + 1))
 done
 flap_secs=$((SECONDS - t0))
 failovers=$(($(path_failovers 0) + $(path_failovers 1)))
@@ -137,6 +149,8 @@ if ((bad_runs || errs || verify_bad || ioerr_log)); then
 	die "IO or verify errors while one path was always up"
 fi
 ((runs >= 2)) || die "only $runs fio runs completed"
+((total_ios > start_ios)) || die "no IO during the flaps"
+echo "flaps with no IO progress (fio between runs): $stalled"
 ((failovers > 0)) || die "no request failed over in $FLAPS flaps"
 
 # Policy behaviour, each under 10 s of fio randread QD32.
