@@ -91,12 +91,28 @@ struct ClReq {
   rdma::Cqe<ClReq, &ClReq::on_inv> inv_cqe{this};
 };
 
+// One receive with a buffer, for a server with always_invalidate
+// (kMsgFlagNewRkey): an answer may then be a SEND_WITH_IMM carrying RKEY_RSP,
+// which needs room. Without it receives are empty (ClCon::recv_cqe).
+struct ClRecv {
+  ClRecv() = default;
+  KX_PINNED(ClRecv);
+  void on_done(const rdma::Wc& wc);
+
+  ClCon* con = nullptr;
+  u32 idx = 0;  // its 8-byte slot in ClCon::recv_buf
+  rdma::Cqe<ClRecv, &ClRecv::on_done> cqe{this};
+};
+
 struct ClCon {
   ClCon(ClPath* p, u16 c) : path(p), cid(c) {}
   KX_PINNED(ClCon);
 
   int on_cm(kx_cm_id* id, const rdma::CmEvent& ev);
-  void on_recv(const rdma::Wc& wc);
+  void on_recv(const rdma::Wc& wc) { handle_recv(wc, nullptr); }
+  void handle_recv(const rdma::Wc& wc, ClRecv* slot);
+  Result<void> post_recv(ClRecv* slot);
+  Result<void> setup_recvs(u32 n, bool with_buffers);
   void on_send(const rdma::Wc& wc);
   void on_info_recv(const rdma::Wc& wc);
   Result<void> wait_cm(const char* step);
@@ -115,6 +131,10 @@ struct ClCon {
   rdma::CmId id;
   rdma::Cq cq;
   QpHandle qp;
+  // kMsgFlagNewRkey servers only: one buffer per receive.
+  Array<ClRecv> recvs;
+  OwnArray<u8> recv_buf;
+  rdma::DmaMapping recv_dma;
 };
 
 struct ClPath {
@@ -172,10 +192,14 @@ struct ClPath {
   // Set-up results (geometry from con 0's CONN_RSP).
   u32 queue_depth = 0, max_io_size = 0, max_hdr_size = 0, chunk_size = 0;
   u32 max_pages = 0, max_data_sge = 1;
+  // The server runs always_invalidate: every answer carries the chunk's new
+  // rkey (RKEY_RSP), which rbufs must take before the permit is reused.
+  bool new_rkey = false;
   wire::ChunkGeometry geo = wire::ChunkGeometry::create(1, wire::kMinChunkSize).value();
   kx_ib_device* dev = nullptr;
   rdma::DeviceAttr dev_attr{};
   rdma::Pd pd;
+  RegFence reg_fence;  // in front of every REG_MR (common.h)
   OwnArray<ClCon*> cons;
   OwnArray<wire::RemoteChunk> rbufs;
   Array<ClReq> reqs;
@@ -314,24 +338,67 @@ void ClReq::on_inv(const rdma::Wc& wc) {
   path->complete_req(this, err);
 }
 
-void ClCon::on_recv(const rdma::Wc& wc) {
+void ClRecv::on_done(const rdma::Wc& wc) { con->handle_recv(wc, this); }
+
+Result<void> ClCon::post_recv(ClRecv* slot) {
+  if (!slot) return qp.post_recv(recv_cqe.get());
+  const rdma::Sge sge = recv_dma.sge(path->pd.local_dma_lkey(), slot->idx * sizeof(wire::RkeyRspWire),
+                                     sizeof(wire::RkeyRspWire));
+  return qp.post_recv(slot->cqe.get(), &sge, 1);
+}
+
+// Posts the connection's n receives: empty ones, or (always_invalidate
+// server) each with an 8-byte buffer for an RKEY_RSP. Process context.
+Result<void> ClCon::setup_recvs(u32 n, bool with_buffers) {
+  if (!with_buffers) {
+    for (u32 k = 0; k < n; k++) KX_TRY(post_recv(nullptr));
+    return ok();
+  }
+  const usize len = usize{n} * sizeof(wire::RkeyRspWire);
+  recvs = KX_TRY(Array<ClRecv>::create(n, Gfp::kernel));
+  recv_buf = KX_TRY(OwnArray<u8>::create(len, Gfp::kernel));
+  recv_dma = KX_TRY(rdma::DmaMapping::create(path->dev, recv_buf.data(), len, rdma::DmaDir::from_device));
+  for (u32 k = 0; k < n; k++) {
+    recvs[k].con = this;
+    recvs[k].idx = k;
+    KX_TRY(post_recv(&recvs[k]));
+  }
+  return ok();
+}
+
+// A receive completed: slot is its buffer (always_invalidate server) or null
+// (empty receive). Softirq context.
+void ClCon::handle_recv(const rdma::Wc& wc, ClRecv* slot) {
   ClPath* p = path;
   if (!rdma::wc_ok(wc)) {
     if (!wc_flushed(wc)) p->error(rdma::wc_status_str(wc), -EIO);
     return;
   }
   if (!p->state.is_connected()) return;
-  if (wc.opcode == KX_WC_RECV) {
+  bool has_rkey = false;
+  wire::RkeyRsp rkey{};
+  if (wc.opcode == KX_WC_RECV && (wc.wc_flags & KX_WC_WITH_IMM) && slot) {
+    // SEND_WITH_IMM: RKEY_RSP with the answer's immediate.
+    recv_dma.sync_for_cpu();
+    auto r = wire::decode_rkey_rsp(recv_buf.data() + slot->idx * sizeof(wire::RkeyRspWire),
+                                   wc.byte_len, p->queue_depth);
+    if (r.is_error()) {
+      kx_err_rl("path %s: bad RKEY_RSP on con %u (%d)\n", p->name, cid, r.error().code());
+      p->error(nullptr, r.error().code());
+      return;
+    }
+    rkey = r.value();
+    has_rkey = true;
+  } else if (wc.opcode == KX_WC_RECV) {
     // The zero-length SEND_WITH_INV of a READ answer: the server already
     // invalidated our MR; the IO_RSP_W_INV immediate follows.
     if (!(wc.wc_flags & KX_WC_WITH_INVALIDATE) || wc.byte_len != 0) {
       p->error("unexpected SEND from server", -EPROTO);
       return;
     }
-    if (qp.post_recv(recv_cqe.get()).is_error()) p->error("cannot repost receive", -EIO);
+    if (post_recv(slot).is_error()) p->error("cannot repost receive", -EIO);
     return;
-  }
-  if (wc.opcode != KX_WC_RECV_RDMA_WITH_IMM || !(wc.wc_flags & KX_WC_WITH_IMM)) {
+  } else if (wc.opcode != KX_WC_RECV_RDMA_WITH_IMM || !(wc.wc_flags & KX_WC_WITH_IMM)) {
     p->error("completion without immediate", -EPROTO);
     return;
   }
@@ -343,11 +410,19 @@ void ClCon::on_recv(const rdma::Wc& wc) {
     p->error(nullptr, imm.error().code());
     return;
   }
-  if (qp.post_recv(recv_cqe.get()).is_error()) {
+  if (post_recv(slot).is_error()) {
     p->error("cannot repost receive", -EIO);
     return;
   }
   const wire::ClientImm m = imm.value();
+  if (has_rkey) {
+    if (wire::check_rkey_rsp(rkey, m).is_error()) {
+      kx_err_rl("path %s: RKEY_RSP for chunk %u with immediate 0x%08x on con %u\n", p->name,
+                rkey.buf_id, wc.imm_data, cid);
+      p->error(nullptr, -EPROTO);
+      return;
+    }
+  }
   if (m.type == wire::ImmType::kHbMsg) {
     const rdma::SendWr wr =
         rdma::wr_write_imm(send_cqe.get(), nullptr, 0, 0, 0, wire::kHbAckImm, sig.flags_for(1));
@@ -368,6 +443,8 @@ void ClCon::on_recv(const rdma::Wc& wc) {
     p->error(nullptr, -EPROTO);
     return;
   }
+  // Before the request completes: its permit may be reused at once.
+  if (has_rkey) p->rbufs[m.msg_id].rkey = rkey.rkey;
   if (m.type == wire::ImmType::kIoRspWithInval) {
     if (req->dir != IBTRS_READ || !req->mr_valid) {
       p->error("W_INV response to a request without MR", -EPROTO);
@@ -435,7 +512,7 @@ static int post_request(ClPath* p, ClCon* con, ClReq* req, const kvec* usr, usiz
     __builtin_memcpy(iu + off, usr[i].iov_base, usr[i].iov_len);
     off += static_cast<u32>(usr[i].iov_len);
   }
-  rdma::SendWr wrs[3];
+  rdma::SendWr wrs[3];  // [fence, REG_MR,] WRITE_WITH_IMM
   u32 n = 0;
   rdma::Sge sges[33];
   u32 nsge = 0;
@@ -453,6 +530,7 @@ static int post_request(ClPath* p, ClCon* con, ClReq* req, const kvec* usr, usiz
     req->mr.bump_key();
     const u32 access = req->dir == IBTRS_READ ? (KX_ACCESS_LOCAL_WRITE | KX_ACCESS_REMOTE_WRITE)
                                               : KX_ACCESS_LOCAL_WRITE;
+    wrs[n++] = p->reg_fence.wr(con->send_cqe.get());
     wrs[n++] = req->mr.reg_wr(con->send_cqe.get(), access, 0);
     req->mr_valid = true;
   }
@@ -639,7 +717,8 @@ Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
   // Before CONN_RSP the queue depth is unknown: size for the largest the
   // server may announce we accept (SERVICE_CON_QUEUE_DEPTH upstream).
   const u32 qd = wire::kServiceConQueueDepth;
-  const u32 sq = min(3 * qd + 64, dev_attr.max_qp_wr);
+  // Per request: fence + REG_MR + WRITE_WITH_IMM + LOCAL_INV.
+  const u32 sq = min(4 * qd + 64, dev_attr.max_qp_wr);
   const u32 rq = min(2 * qd + 16 + 1, dev_attr.max_qp_wr);
   con->sig.init(min(qd, sq / 4));
   rdma::QpCaps caps{sq, rq, min(dev_attr.max_send_sge, 32u), 1, 0};
@@ -666,11 +745,9 @@ Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
     return rsp.error();
   }
   const wire::ConnRsp r = rsp.value();
-  if (r.flags & wire::kMsgFlagNewRkey) {
-    kx_err("path %s: server uses always_invalidate (RKEY_RSP), not supported\n", name);
-    return Error(-EOPNOTSUPP);
-  }
+  const bool new_rkey_flag = (r.flags & wire::kMsgFlagNewRkey) != 0;
   if (con->cid == 0) {
+    new_rkey = new_rkey_flag;
     if (r.queue_depth > qd) {
       kx_err("path %s: server queue depth %u > %u\n", name, r.queue_depth, qd);
       return Error(-EINVAL);
@@ -681,7 +758,7 @@ Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
     max_hdr_size = r.max_hdr_size;
     chunk_size = geo.chunk_size();
   } else if (r.queue_depth != queue_depth || r.max_io_size != max_io_size ||
-             r.max_hdr_size != max_hdr_size) {
+             r.max_hdr_size != max_hdr_size || new_rkey_flag != new_rkey) {
     kx_err("path %s: con %u: CONN_RSP differs from con 0\n", name, con->cid);
     return Error(-EPROTO);
   }
@@ -690,6 +767,7 @@ Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
 
 Result<void> ClPath::setup_reqs() {
   max_pages = min(max_io_size / static_cast<u32>(kPageSize) + 1, dev_attr.max_fast_reg_page_list_len);
+  reg_fence = KX_TRY(RegFence::create(pd));
   reqs = KX_TRY(Array<ClReq>::create(queue_depth, Gfp::kernel));
   for (u32 i = 0; i < queue_depth; i++) {
     ClReq& r = reqs[i];
@@ -762,7 +840,7 @@ Result<void> ClPath::start() {
   KX_TRY(setup_reqs());
   KX_TRY(exchange_info());
   for (u32 i = 0; i < con_num; i++)
-    for (u32 k = 0; k < 2 * queue_depth + 16; k++) KX_TRY(cons[i]->qp.post_recv(cons[i]->recv_cqe.get()));
+    KX_TRY(cons[i]->setup_recvs(2 * queue_depth + 16, new_rkey));
   return ok();
 }
 
@@ -803,6 +881,7 @@ void ClPath::stop(int err, bool failover) {
   }
   cons = OwnArray<ClCon*>();
   reqs.reset();
+  reg_fence.reset();
   info_req_dma.reset();
   info_rsp_dma.reset();
   pd.reset();

@@ -92,6 +92,34 @@ inline void format_path_name(char* out, usize cap, const rdma::SockAddr& src,
   }
 }
 
+// The REG_MR fence. Soft-RoCE (rdma_rxe, Linux 6.1) re-executes the local
+// operations (REG_MR, LOCAL_INV) that are still in a send queue behind an
+// unacknowledged WQE whenever it retransmits (req_retry rewinds to the
+// oldest uncompleted WQE and the requester runs every local op again). A
+// REG_MR run a second time finds its MR valid ("rxe_reg_fast_mr: ... not
+// free"), the QP stops sending and no completion reports it: requests
+// behind it are lost without an error (seen on both sides of a path under
+// load and link flaps). rxe runs a LOCAL_INV only once every earlier WQE
+// has completed, and invalidating an MR that is never registered is
+// idempotent; so a LOCAL_INV of such a fence MR posted in front of each
+// REG_MR keeps the REG_MR out of every retransmission window. Cost: the
+// REG_MR waits for the acknowledgement of what was posted before it on
+// that queue. On hardware HCAs the LOCAL_INV is a cheap no-op.
+class RegFence {
+ public:
+  static Result<RegFence> create(rdma::Pd& pd) {
+    return RegFence(KX_TRY(rdma::FastRegMr::create(pd, 1)));
+  }
+  RegFence() = default;
+  // Unsignaled; completions (flush errors included) go to cqe.
+  rdma::SendWr wr(kx_cqe* cqe) { return mr_.local_inv_wr(cqe, 0); }
+  void reset() { mr_.reset(); }
+
+ private:
+  explicit RegFence(rdma::FastRegMr mr) : mr_(move(mr)) {}
+  rdma::FastRegMr mr_;
+};
+
 // Unsignaled sends with a signal interval: every interval-th WR posted on a
 // send queue is SIGNALED, so the SQ slots of the unsignaled WRs before it
 // are reclaimed by its completion. The SQ is sized for the WRs of every

@@ -853,6 +853,15 @@ inline Result<RkeyRsp> decode_rkey_rsp(const u8* buf, usize len, u32 queue_depth
   return RkeyRsp{w.buf_id.get(), w.rkey.get()};
 }
 
+// An RKEY_RSP is valid only as the answer for its own chunk: the immediate
+// it arrived with must be an IO_RSP (or IO_RSP_W_INV) whose msg_id is the
+// RKEY_RSP's buf_id. EPROTO otherwise (a heartbeat, or another chunk's key).
+inline Result<void> check_rkey_rsp(const RkeyRsp& rsp, const ClientImm& imm) {
+  if (imm.type != ImmType::kIoRsp && imm.type != ImmType::kIoRspWithInval) return Error(-EPROTO);
+  if (imm.msg_id != rsp.buf_id) return Error(-EPROTO);
+  return kx::ok();
+}
+
 inline Result<usize> encode_rkey_rsp(u8* out, usize cap, const RkeyRsp& rsp) {
   if (cap < sizeof(RkeyRspWire)) return Error(-EMSGSIZE);
   RkeyRspWire w{};

@@ -79,6 +79,7 @@ struct SrvCon {
   void on_info_recv(const rdma::Wc& wc);
   Result<void> post_empty_recvs(u32 n);
   bool claim_chunk(ibtrs_srv_op* op, u32 offset);
+  void begin_request(ibtrs_srv_op* op, u32 offset);
   void start_request(ibtrs_srv_op* op, u32 offset);
   bool post_resp(ibtrs_srv_op* op, int err);
 
@@ -101,6 +102,24 @@ struct ChunkRef {
   u64 addr;  // MR iova of the chunk's first byte
   u32 lkey;
   u32 rkey;
+  u64 dma;   // DMA address of the chunk (always_invalidate: one MR per chunk)
+};
+
+// always_invalidate: the LOCAL_INV of one chunk's MR on one path. It is
+// posted when a request for the chunk arrives, and the request runs from its
+// completion, so the client cannot write the chunk while our user works on
+// it. pending (1 while posted) says who finishes it: the completion, or the
+// path teardown once the queues are gone (a destroyed CQ drops completions).
+struct ChunkInv {
+  ChunkInv() = default;
+  KX_PINNED(ChunkInv);
+  void on_done(const rdma::Wc& wc);
+
+  ibtrs_srv_op* op = nullptr;
+  SrvCon* con = nullptr;
+  u32 offset = 0;
+  Atomic<u32> pending{0};
+  rdma::Cqe<ChunkInv, &ChunkInv::on_done> cqe{this};
 };
 
 struct SrvPath {
@@ -141,6 +160,14 @@ struct SrvPath {
   Array<rdma::FastRegMr> mrs;
   OwnArray<ChunkRef> chunk_refs;
   bool registered = false;
+  // always_invalidate (module parameter, fixed at load): one MR per chunk,
+  // invalidated on every request and registered again with a new key that
+  // RKEY_RSP (one 8-byte message per chunk, DMA-mapped) tells the client.
+  const bool always_inv = ibtrs_srv_always_invalidate;
+  RegFence reg_fence;  // in front of every REG_MR of an answer (common.h)
+  Array<ChunkInv> invs;
+  OwnArray<u8> rkey_rsp_buf;
+  rdma::DmaMapping rkey_rsp_dma;
   // INFO_REQ receive buffer and INFO_RSP send buffer (con 0).
   OwnArray<u8> info_req_buf;
   rdma::DmaMapping info_req_dma;
@@ -362,7 +389,7 @@ void SrvCon::on_recv(const rdma::Wc& wc) {
 
   ibtrs_srv_op* op = &s->ops[m.buf_id];
   if (!claim_chunk(op, m.offset)) return;  // parked, or the path is closing
-  start_request(op, m.offset);
+  begin_request(op, m.offset);
 }
 
 // A request for op's chunk arrived on this connection. true: the caller
@@ -407,8 +434,47 @@ void ibtrs_srv_op::run_parked() {
   const u32 offset = parked_offset;
   kx_local_bh_disable();
   c->path->inflight.sub_fetch(1);  // start_request counts it again
-  c->start_request(this, offset);
+  c->begin_request(this, offset);
   kx_local_bh_enable();
+}
+
+static void release_chunk(ibtrs_srv_op* op);
+
+// The caller owns op's chunk (claim_chunk). Without always_invalidate the
+// request runs now; with it, first the chunk's MR on this path is
+// invalidated and the request runs from that completion (ChunkInv). Softirq
+// context (or BH disabled).
+void SrvCon::begin_request(ibtrs_srv_op* op, u32 offset) {
+  SrvPath* p = path;
+  if (!p->always_inv) {
+    start_request(op, offset);
+    return;
+  }
+  ChunkInv& inv = p->invs[op->buf_id];
+  // A copy from another path arriving meanwhile must see the chunk as this
+  // path's (claim_chunk parks it instead of closing its path).
+  __atomic_store_n(&op->path, p, __ATOMIC_RELAXED);
+  inv.op = op;
+  inv.con = this;
+  inv.offset = offset;
+  inv.pending.store(1);
+  sig.flags_for(1);
+  const rdma::SendWr wr = p->mrs[op->buf_id].local_inv_wr(inv.cqe.get(), KX_SEND_SIGNALED);
+  if (qp.post_send(wr).is_error()) {
+    p->schedule_close("cannot post LOCAL_INV", -EIO);
+    if (inv.pending.exchange(0)) release_chunk(op);
+  }
+}
+
+void ChunkInv::on_done(const rdma::Wc& wc) {
+  if (!pending.exchange(0)) return;  // the teardown finished it
+  SrvPath* p = con->path;
+  if (!rdma::wc_ok(wc)) {
+    if (!wc_flushed(wc)) p->schedule_close(rdma::wc_status_str(wc), -EIO);
+    release_chunk(op);
+    return;
+  }
+  con->start_request(op, offset);
 }
 
 // Decodes the request at offset of op's chunk (owned by the caller) and
@@ -480,17 +546,42 @@ bool SrvCon::post_resp(ibtrs_srv_op* op, int err) {
     const bool read = req.type == wire::MsgType::kRead;
     const bool inval = read && req.need_inval;
     const u32 imm = wire::io_rsp_imm(buf_id, err, inval).value();
-    rdma::SendWr wrs[3];
+    // [data WRITE] -> [REG_MR, new key] -> [SEND_WITH_INV] -> answer; the
+    // client sees the answer last, after everything before it executed.
+    rdma::SendWr wrs[5];
     u32 n = 0;
-    rdma::Sge sge;
+    rdma::Sge sge, rkey_sge;
     if (read && err == 0 && req.has_desc) {
       const ChunkRef& c = p->chunk_refs[buf_id];
-      sge = rdma::Sge{c.addr, req.desc.len, c.lkey};
+      // Invalidated, the chunk's MR has no valid lkey either: read the
+      // chunk through the PD's DMA lkey instead.
+      sge = p->always_inv ? rdma::Sge{c.dma, req.desc.len, p->pd.local_dma_lkey()}
+                          : rdma::Sge{c.addr, req.desc.len, c.lkey};
       wrs[n++] = rdma::wr_write(send_cqe.get(), &sge, 1, req.desc.addr,
                                 static_cast<u32>(req.desc.key), 0);
     }
+    if (p->always_inv) {
+      // The chunk MR was invalidated when the request arrived (ChunkInv).
+      rdma::FastRegMr& mr = p->mrs[buf_id];
+      mr.bump_key();
+      wrs[n++] = p->reg_fence.wr(send_cqe.get());
+      wrs[n++] = mr.reg_wr(send_cqe.get(), KX_ACCESS_LOCAL_WRITE | KX_ACCESS_REMOTE_WRITE, 0);
+      p->chunk_refs[buf_id].lkey = mr.lkey();
+      p->chunk_refs[buf_id].rkey = mr.rkey();
+    }
     if (inval) wrs[n++] = rdma::wr_send_inv(send_cqe.get(), nullptr, 0, req.desc.key, 0);
-    wrs[n++] = rdma::wr_write_imm(send_cqe.get(), nullptr, 0, 0, 0, imm, 0);
+    if (p->always_inv) {
+      // The client reuses this chunk only after it received this message,
+      // so its buffer slot is free again by then.
+      const u32 off = buf_id * static_cast<u32>(sizeof(wire::RkeyRspWire));
+      (void)wire::encode_rkey_rsp(p->rkey_rsp_buf.data() + off, sizeof(wire::RkeyRspWire),
+                                  wire::RkeyRsp{static_cast<u16>(buf_id), p->mrs[buf_id].rkey()});
+      p->rkey_rsp_dma.sync_for_device();
+      rkey_sge = p->rkey_rsp_dma.sge(p->pd.local_dma_lkey(), off, sizeof(wire::RkeyRspWire));
+      wrs[n++] = rdma::wr_send_imm(send_cqe.get(), &rkey_sge, 1, imm, 0);
+    } else {
+      wrs[n++] = rdma::wr_write_imm(send_cqe.get(), nullptr, 0, 0, 0, imm, 0);
+    }
     wrs[n - 1].flags = sig.flags_for(n);
     // The chunk is free once the client sees the answer, which comes after
     // everything posted here: release it before posting.
@@ -543,7 +634,7 @@ Result<void> SrvPath::register_chunks() {
   const u32 pages_per_chunk = geo.chunk_size() / kPageSize;
   u32 max_pages = min(dev_attr.max_fast_reg_page_list_len, kMaxMrPages);
   if (max_pages < pages_per_chunk) return Error(-EINVAL);
-  u32 per = min(max_pages / pages_per_chunk, qd);
+  u32 per = always_inv ? 1 : min(max_pages / pages_per_chunk, qd);
   while (qd % per) per--;  // sg_cnt must divide queue_depth (INFO_RSP rule)
   chunks_per_mr = per;
   const u32 nr = qd / per;
@@ -561,7 +652,15 @@ Result<void> SrvPath::register_chunks() {
     const rdma::MrInfo info = mrs[m].info();
     if (info.length != u64{per} * geo.chunk_size()) return Error(-EINVAL);
     for (u32 i = 0; i < per; i++)
-      chunk_refs[m * per + i] = ChunkRef{info.iova + u64{i} * geo.chunk_size(), info.lkey, info.rkey};
+      chunk_refs[m * per + i] = ChunkRef{info.iova + u64{i} * geo.chunk_size(), info.lkey, info.rkey,
+                                         per == 1 ? mr_sg[m].dma_address(0) : 0};
+  }
+  if (always_inv) {
+    reg_fence = KX_TRY(RegFence::create(pd));
+    invs = KX_TRY(Array<ChunkInv>::create(qd, Gfp::kernel));
+    const usize len = usize{qd} * sizeof(wire::RkeyRspWire);
+    rkey_rsp_buf = KX_TRY(OwnArray<u8>::create(len, Gfp::kernel));
+    rkey_rsp_dma = KX_TRY(rdma::DmaMapping::create(dev, rkey_rsp_buf.data(), len, rdma::DmaDir::to_device));
   }
   return ok();
 }
@@ -757,6 +856,10 @@ void SrvPath::teardown() {
   // one more request; its answer is dropped (not CONNECTED) but it still
   // references this path and its connection until answered.
   idle_wq.wait([this] { return inflight.load() == 0; });
+  // Invalidations whose completion was dropped with the CQ: their requests
+  // never started; free the chunks (or hand them to a parked copy).
+  for (usize i = 0; i < invs.size(); i++)
+    if (invs[i].pending.exchange(0)) release_chunk(invs[i].op);
   for (usize i = 0; i < cons.size(); i++) {
     SrvCon* c = cons[i];
     if (!c) continue;
@@ -764,6 +867,8 @@ void SrvPath::teardown() {
     destroy(c);
     cons[i] = nullptr;
   }
+  rkey_rsp_dma.reset();
+  reg_fence.reset();
   mrs.reset();
   mr_sg.reset();
   info_req_dma.reset();
@@ -975,9 +1080,11 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   }
   if (!err) {
     const u32 qd = s->geo.queue_depth();
-    // A READ answer is up to 3 WRs; + one signal interval + heartbeats;
-    // con 0 also carries the REG_MRs and INFO_RSP of the set-up.
-    const u32 sq = min(3 * qd + 64 + (req.cid == 0 ? qd : 0), p->dev_attr.max_qp_wr);
+    // A READ answer is up to 3 WRs (always_invalidate: 5, and the
+    // LOCAL_INV of the request); + one signal interval + heartbeats; con 0
+    // also carries the REG_MRs and INFO_RSP of the set-up.
+    const u32 per_req = p->always_inv ? 6 : 3;
+    const u32 sq = min(per_req * qd + 64 + (req.cid == 0 ? qd : 0), p->dev_attr.max_qp_wr);
     const u32 rq = min(qd + 16 + 1, p->dev_attr.max_qp_wr);
     con->sig.init(min(qd, sq / 4));
     rdma::QpCaps caps{sq, rq, 1, 1, 0};
@@ -1006,7 +1113,8 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   }
   if (!err) {
     wire::ConnRsp rsp{wire::kProtoVersion, static_cast<u16>(s->geo.queue_depth()),
-                      s->geo.chunk_size() - kMaxHdrSize, kMaxHdrSize, 0};
+                      s->geo.chunk_size() - kMaxHdrSize, kMaxHdrSize,
+                      p->always_inv ? wire::kMsgFlagNewRkey : 0u};
     u8 pdata[sizeof(wire::ConnRspWire)];
     auto enc = wire::encode_conn_rsp(pdata, sizeof(pdata), rsp);
     if (enc.is_error()) {
@@ -1117,10 +1225,6 @@ extern "C" int ibtrs_srv_module_init(const struct ibtrs_sysfs_groups* groups) no
     kx_err("invalid sess_queue_depth=%d / max_chunk_size=%d: queue depth 1..65535, chunk a power "
            "of two >= 8192, ilog2 bits of both <= 28\n",
            ibtrs_srv_sess_queue_depth, ibtrs_srv_max_chunk_size);
-    return -EINVAL;
-  }
-  if (ibtrs_srv_always_invalidate) {
-    kx_err("always_invalidate=1 is not supported yet (see docs/ibtrs.md)\n");
     return -EINVAL;
   }
   if (ibtrs_srv_max_sessions < 1 || ibtrs_srv_max_sessions_per_peer < 1 ||

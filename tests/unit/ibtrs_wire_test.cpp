@@ -938,6 +938,15 @@ TEST(RkeyRsp, BufIdBeyondQueueDepthIsRefused) {
   EXPECT_EQ(errno_of(decode_rkey_rsp(out, sizeof(out), 512)), -ERANGE);
 }
 
+TEST(RkeyRsp, OnlyTheAnswerOfItsOwnChunkMayCarryIt) {
+  const RkeyRsp rsp{7, 0x1234};
+  EXPECT_TRUE(check_rkey_rsp(rsp, ClientImm{ImmType::kIoRsp, 7, 0}).is_ok());
+  EXPECT_TRUE(check_rkey_rsp(rsp, ClientImm{ImmType::kIoRspWithInval, 7, -EIO}).is_ok());
+  EXPECT_EQ(errno_of(check_rkey_rsp(rsp, ClientImm{ImmType::kIoRsp, 8, 0})), -EPROTO);
+  EXPECT_EQ(errno_of(check_rkey_rsp(rsp, ClientImm{ImmType::kHbMsg, 7, 0})), -EPROTO);
+  EXPECT_EQ(errno_of(check_rkey_rsp(rsp, ClientImm{ImmType::kHbAck, 0, 0})), -EPROTO);
+}
+
 TEST(RkeyRsp, WrongTypeOrShortBufferIsRefused) {
   u8 out[8];
   ASSERT_TRUE(encode_rkey_rsp(out, sizeof(out), RkeyRsp{1, 1}).is_ok());

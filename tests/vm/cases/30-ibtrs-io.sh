@@ -12,12 +12,18 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 IOS=${IBTRS_TEST_IOS:-100000}
+# Extra ibtrs-server parameters (case 36 runs this case with always_invalidate=1).
+read -ra srv_params <<<"${IBTRS_SRV_PARAMS:-}"
 items="open query permits sizes queue_depth long_run admin_con close"
 
 rxe_setup 1
 mark="ibtrs-io-start-$RANDOM"
 echo "$mark" >/dev/kmsg
-load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
+load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko" "${srv_params[@]}"
+inval=$(cat /sys/module/ibtrs_server/parameters/always_invalidate)
+echo "ibtrs-server: always_invalidate=$inval"
+[[ " ${srv_params[*]} " != *" always_invalidate=1 "* || $inval == Y ]] ||
+	die "always_invalidate=1 requested, the server runs with $inval"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 # load_ko looks for /sys/module/ibtrs-server (a dash); the test modules'
 # dependencies are loaded above, so plain insmod.
