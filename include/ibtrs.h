@@ -174,6 +174,14 @@ struct ibtrs_attrs {
 IBTRS_EXTERN_C int ibtrs_clt_query(struct ibtrs_clt_sess *sess,
 				   struct ibtrs_attrs *attr) IBTRS_NOEXCEPT;
 
+/*
+ * The name ("<src>@<dst>", as in sysfs paths/) of the path whose connect
+ * fired the last IBTRS_CLT_LINK_EV_RECONNECTED, NUL-terminated and cut to
+ * len. -ENOENT if no RECONNECTED has fired yet. Process context.
+ */
+IBTRS_EXTERN_C int ibtrs_clt_reconnected_path(struct ibtrs_clt_sess *sess, char *buf,
+					      ibtrs_size_t len) IBTRS_NOEXCEPT;
+
 /* ====================================================================== */
 /* Server (ibtrs-server.ko)                                               */
 /* ====================================================================== */

@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
 	kmod fio rdma-core ibverbs-utils rdmacm-utils perftest iproute2 e2fsprogs
 	g++ make libgtest-dev clang-14 libclang-rt-14-dev llvm-14
-	linux-source-6.1 libibverbs-dev librdmacm-dev ibverbs-providers nvme-cli gnuplot-nox)
+	linux-source-6.1 libibverbs-dev librdmacm-dev ibverbs-providers nvme-cli gnuplot-nox
+	udev jq)
 
 missing=()
 for p in "${PKGS[@]}"; do

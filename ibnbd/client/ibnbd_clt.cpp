@@ -31,7 +31,8 @@
 // held (requeued, re-dispatched every kHoldKickMs) up to the device's
 // io_fail_timeout_sec per request, then fails with EIO. RECONNECTED -> the
 // remap work re-sends SESS_INFO and OPEN for each device, updates device_id
-// and capacity, state `open`, kicks the held requests.
+// and capacity, state `open`, kicks the held requests. Each state change
+// emits a KOBJ_OFFLINE / KOBJ_ONLINE uevent on the disk (Device::state_uevent).
 #include <kx/kx.h>
 #include <kx/blk.h>
 #include <kx/sysfs.h>
@@ -150,7 +151,9 @@ class Device {
   long sysfs_show(int id, char* buf);
   long sysfs_store(int id, const char* buf, usize len, sysfs::SelfFile self);
 
-  // Link events / remap (process context, Session::mutex_ held).
+  // Link events / remap (process context, Session::mutex_ held). Each
+  // change open -> closed emits KOBJ_OFFLINE, closed -> open KOBJ_ONLINE
+  // (state_uevent).
   void set_closed();
   Result<void> reopen();
   void kill_io();  // state unmapped, held requests fail now
@@ -172,6 +175,7 @@ class Device {
 
  private:
   void hold_kick();
+  void state_uevent(int action);
   void requeue_held(Cmd& cmd, blk::Request rq);
   void fail(Cmd& cmd, blk::Request rq, blk::Status st);
   int send(Cmd& cmd, const proto::IoReq& io, bool with_data);
@@ -550,10 +554,56 @@ Device::~Device() {
   disk_.reset();
 }
 
+// The environment of a state uevent: "KEY=value" strings and the
+// NULL-terminated pointer array kobject_uevent_env takes (it copies them).
+struct UeventEnv {
+  char session[sizeof("IBNBD_SESSION=") + ibnbd::kNameMax];
+  char device_path[sizeof("IBNBD_DEVICE_PATH=") + proto::kDevNameFieldSize];
+  char state[sizeof("IBNBD_STATE=unmapped")];
+  char path[sizeof("IBNBD_PATH=") + IBTRS_ADDR_STR_MAX * 2];
+  const char* envp[5];
+};
+
+// KX_KOBJ_OFFLINE (now `closed`) or KX_KOBJ_ONLINE (`open` again) on the
+// gendisk's device kobject (/sys/block/ibnbdN, SUBSYSTEM=block), with
+//   IBNBD_SESSION=<sessname> IBNBD_DEVICE_PATH=<mapping_path>
+//   IBNBD_STATE=<open|closed>
+//   IBNBD_PATH=<src>@<dst>   ONLINE only: the path whose reconnect brought
+//                            the session back (ibtrs_clt_reconnected_path);
+//                            left out when the transport has none.
+// Process context (link_work_ or a remap_device store; allocates GFP_KERNEL),
+// the disk added. Best effort: a failure is logged, the state change stands.
+void Device::state_uevent(int action) {
+  auto env = make_own<UeventEnv>(Gfp::kernel);
+  if (env.is_error()) {
+    kx_err("%s: no memory for the %s uevent", name_, action == KX_KOBJ_ONLINE ? "online" : "offline");
+    return;
+  }
+  UeventEnv& e = *env.value();
+  u32 n = 0;
+  kx_scnprintf(e.session, sizeof(e.session), "IBNBD_SESSION=%s", sess_.name());
+  e.envp[n++] = e.session;
+  kx_scnprintf(e.device_path, sizeof(e.device_path), "IBNBD_DEVICE_PATH=%s", path_);
+  e.envp[n++] = e.device_path;
+  kx_scnprintf(e.state, sizeof(e.state), "IBNBD_STATE=%s", ibnbd::clt::dev_state_name(state()));
+  e.envp[n++] = e.state;
+  char p[IBTRS_ADDR_STR_MAX * 2];
+  if (action == KX_KOBJ_ONLINE && ibtrs_clt_reconnected_path(sess_.clt(), p, sizeof(p)) == 0) {
+    kx_scnprintf(e.path, sizeof(e.path), "IBNBD_PATH=%s", p);
+    e.envp[n++] = e.path;
+  }
+  e.envp[n] = nullptr;
+  if (auto r = sysfs::uevent_env(disk_.kobject(), action, e.envp); r.is_error())
+    kx_err("%s: %s uevent: %d", name_, action == KX_KOBJ_ONLINE ? "online" : "offline",
+           r.error().code());
+}
+
 void Device::set_closed() {
   u8 expected = static_cast<u8>(DevState::kOpen);
-  if (state_.compare_exchange(expected, static_cast<u8>(DevState::kClosed)))
+  if (state_.compare_exchange(expected, static_cast<u8>(DevState::kClosed))) {
     kx_info("%s: closed (no connected path to session %s)", name_, sess_.name());
+    state_uevent(KX_KOBJ_OFFLINE);
+  }
 }
 
 // Re-sends OPEN (session mutex held; SESS_INFO already done).
@@ -571,6 +621,7 @@ Result<void> Device::reopen() {
             static_cast<unsigned long long>(rsp.value().nsectors));
     disk_.kick_requeue_list();
     disk_.run_queues(true);
+    state_uevent(KX_KOBJ_ONLINE);
   }
   return ok();
 }

@@ -247,6 +247,9 @@ struct ibtrs_clt_sess {
   kx::sysfs::KObject paths_dir;
   Mutex mutex{KX_LOCK_CLASS("ibtrs_clt.sess.mutex")};
   u32 connected = 0;  // mutex
+  // The path whose coming up made connected 0 -> 1 last (mutex); "" before
+  // the first such event. ibtrs_clt_reconnected_path reads it.
+  char reconnected_path[kPathNameMax] = {};
   TagAllocator tags;
   OwnArray<u8> permits;
   usize permit_stride = 0;
@@ -908,6 +911,7 @@ void ibtrs_clt_sess::path_up(ClPath* p) {
     if (p->counted) return;
     p->counted = true;
     fire = connected++ == 0 && opened;
+    if (fire) copy_str(reconnected_path, sizeof(reconnected_path), p->name);
   }
   if (fire && ops.link_ev) ops.link_ev(ops.priv, IBTRS_CLT_LINK_EV_RECONNECTED);
 }
@@ -1465,6 +1469,15 @@ extern "C" int ibtrs_clt_query(struct ibtrs_clt_sess* sess, struct ibtrs_attrs* 
   attr->max_io_size = sess->max_io_size;
   attr->max_segments = sess->max_segments;
   attr->max_hdr_size = sess->max_hdr_size;
+  return 0;
+}
+
+extern "C" int ibtrs_clt_reconnected_path(struct ibtrs_clt_sess* sess, char* buf,
+                                          usize len) noexcept {
+  if (!sess || !buf || len == 0) return -EINVAL;
+  MutexGuard g(sess->mutex);
+  if (!sess->reconnected_path[0]) return -ENOENT;
+  copy_str(buf, len, sess->reconnected_path);
   return 0;
 }
 

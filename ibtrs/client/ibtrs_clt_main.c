@@ -38,6 +38,7 @@ EXPORT_SYMBOL_GPL(ibtrs_permit_to_pdu);
 EXPORT_SYMBOL_GPL(ibtrs_clt_request);
 EXPORT_SYMBOL_GPL(ibtrs_clt_rdma_cq_direct);
 EXPORT_SYMBOL_GPL(ibtrs_clt_query);
+EXPORT_SYMBOL_GPL(ibtrs_clt_reconnected_path);
 
 /* /sys/class/ibtrs-client/<sess>/ */
 static KX_DEV_ATTR_RW(mpath_policy, IBTRS_CLT_ATTR_MPATH_POLICY);

@@ -187,6 +187,11 @@ int kx_kobject_uevent(struct kx_kobject *kobj, int action)
 	return kobject_uevent((struct kobject *)kobj, action);
 }
 
+int kx_kobject_uevent_env(struct kx_kobject *kobj, int action, const char *const *envp)
+{
+	return kobject_uevent_env((struct kobject *)kobj, action, (char **)envp);
+}
+
 /* ---- links, notification, self-removal ------------------------------------------------ */
 
 int kx_sysfs_link_create(struct kx_kobject *dir, struct kx_kobject *target, const char *name)

@@ -99,6 +99,14 @@ KX_EXTERN_C int kx_kobject_create(const char *name, struct kx_kobject *parent,
 /* kobject_del + kobject_put: the directory is gone (and no show/store runs) on return. */
 KX_EXTERN_C void kx_kobject_remove(struct kx_kobject *kobj) KX_NOEXCEPT;
 KX_EXTERN_C int kx_kobject_uevent(struct kx_kobject *kobj, int action) KX_NOEXCEPT;
+/*
+ * kobject_uevent_env: the action's uevent with extra "KEY=value" variables
+ * (envp: NULL-terminated; the strings are copied before return). kobj must be
+ * in sysfs (any registered kobject, e.g. kx_blk_disk_kobj of an added disk).
+ * Process context: allocates with GFP_KERNEL and may run the uevent helper.
+ */
+KX_EXTERN_C int kx_kobject_uevent_env(struct kx_kobject *kobj, int action,
+				      const char *const *envp) KX_NOEXCEPT;
 
 /* ---- links, notification, self-removal ---------------------------------------- */
 /* sysfs_create_link(dir, target, name): dir/name -> target's directory. */

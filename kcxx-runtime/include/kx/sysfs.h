@@ -141,6 +141,14 @@ class Device {
   kx_device* dev_ = nullptr;
 };
 
+// A uevent (KX_KOBJ_ONLINE, KX_KOBJ_OFFLINE, KX_KOBJ_CHANGE, ...) on any
+// registered kobject, also one we do not own (a gendisk's, blk::Disk::kobject),
+// with extra "KEY=value" variables: envp is NULL-terminated, the kernel copies
+// the strings. Process context (GFP_KERNEL, may run the uevent helper).
+inline Result<void> uevent_env(kx_kobject* kobj, int action, const char* const* envp) {
+  return to_result(kx_kobject_uevent_env(kobj, action, envp));
+}
+
 // A kobject directory. Owning handle; reset() removes it (kobject_del +
 // put), waiting for running show/store calls except a self-removed store.
 class KObject {
@@ -174,6 +182,10 @@ class KObject {
   explicit operator bool() const { return kobj_ != nullptr; }
   // KX_KOBJ_ADD, KX_KOBJ_CHANGE, ...
   Result<void> uevent(int action) { return to_result(kx_kobject_uevent(kobj_, action)); }
+  // The same with extra "KEY=value" variables (see sysfs::uevent_env).
+  Result<void> uevent_env(int action, const char* const* envp) {
+    return sysfs::uevent_env(kobj_, action, envp);
+  }
   // Wakes poll()ers of attribute attr_name in this directory.
   void notify(const char* attr_name) { kx_sysfs_notify(kobj_, attr_name); }
   void reset() {

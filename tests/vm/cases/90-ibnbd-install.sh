@@ -6,8 +6,14 @@
 # `modprobe -r` removes them; then with a live session (the transport test
 # modules, as in case 32) `ibnbd list --json` / `server list --json` match the
 # sysfs files field by field, and policy/path commands and refused writes
-# (EINVAL, EACCES) behave and exit as documented. The block device part
-# (map/unmap, udev name) comes with the ibnbd modules.
+# (EINVAL, EACCES) behave and exit as documented. Then the block device:
+# `modprobe ibnbd_server` / `ibnbd_client` by name (pulling in the transport),
+# systemd-udevd started for this case only (the guest has no udev) with the
+# installed 90-ibnbd.rules, `ibnbd map` over two paths, `list --json` devices
+# against /sys/block/ibnbdN, the stable name /dev/ibnbd/<session>/<path>,
+# the KOBJ_OFFLINE / KOBJ_ONLINE uevents (session, device path, state, the
+# path that came back) when the tool disconnects both paths and reconnects
+# one, `ibnbd unmap` through the stable name, `modprobe -r`.
 # timeout: 900
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -23,6 +29,7 @@ echo "== make install DESTDIR=..."
 dest=$VMTEST_TMP/destdir
 mk install KVER="$kver" DESTDIR="$dest" PREFIX=/usr
 for f in "lib/modules/$kver/updates/ibtrs/ibtrs-client.ko" "lib/modules/$kver/updates/ibtrs/ibtrs-server.ko" \
+	"lib/modules/$kver/updates/ibnbd/client/ibnbd-client.ko" "lib/modules/$kver/updates/ibnbd/server/ibnbd-server.ko" \
 	usr/sbin/ibnbd usr/share/man/man8/ibnbd.8 etc/udev/rules.d/90-ibnbd.rules; do
 	[[ -f $dest/$f ]] || die "DESTDIR install: missing $f"
 done
@@ -226,11 +233,153 @@ grep -qx connected "$c/paths/ip:10.99.0.2@ip:10.99.0.1/state" || die "first path
 expect_rc 4 "$ibnbd" map 10.99.0.1 /dev/nullb0
 expect_rc 4 "$ibnbd" server close nullb0 "$sess"
 
-echo "== teardown, make uninstall"
 rmmod ibtrs_test_client
 rmmod ibtrs_test_server
-unload_ko ibtrs_client
-unload_ko ibtrs_server
+modprobe -r ibtrs_client ibtrs_server
+! loaded ibtrs_client && ! loaded ibtrs_server || die "modprobe -r left the transport loaded"
+
+echo "== the block device: modprobe ibnbd_server / ibnbd_client by name"
+for m in ibnbd-client ibtrs-client rdma_cm ib_core; do
+	grep -q "/$m\.ko" <<<"$(modprobe --show-depends ibnbd_client)" || die "modprobe --show-depends ibnbd_client lacks $m"
+done
+[[ $(modinfo -n ibnbd_client) == "$mods/updates/ibnbd/client/ibnbd-client.ko" ]] ||
+	die "modinfo finds ibnbd_client at $(modinfo -n ibnbd_client)"
+[[ $(modinfo -n ibnbd_server) == "$mods/updates/ibnbd/server/ibnbd-server.ko" ]] ||
+	die "modinfo finds ibnbd_server at $(modinfo -n ibnbd_server)"
+modprobe null_blk nr_devices=1 gb=1 memory_backed=1  # keeps the data written
+wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
+modprobe ibnbd_server dev_search_path=/dev
+modprobe ibnbd_client reconnect_delay_sec=1
+for m in ibnbd_server ibtrs_server ibnbd_client ibtrs_client; do loaded "$m" || die "$m not loaded after modprobe"; done
+echo "  ibnbd_server and ibnbd_client loaded by name, the transport modules with them"
+
+echo "== systemd-udevd (this case only) with the installed rule"
+udevd=/lib/systemd/systemd-udevd
+[[ -x $udevd ]] && command -v udevadm >/dev/null || die "no $udevd / udevadm: apt-get install udev on the host (scripts/deps.sh)"
+mon_pid=
+stop_udev() { # idempotent; also from the EXIT trap
+	[[ -n $mon_pid ]] && kill "$mon_pid" 2>/dev/null && wait "$mon_pid" 2>/dev/null
+	mon_pid=
+	if udevadm control --ping -t 2 >/dev/null 2>&1; then
+		udevadm control --exit -t 10 2>/dev/null || true
+	fi
+	return 0
+}
+trap stop_udev EXIT
+udev_ping() { udevadm control --ping -t 2 2>/dev/null; }
+udev_ping && die "a udevd is already running in the guest"
+# --daemon's parent may give up waiting for the child's ready message under
+# emulation; the ping below is what counts.
+"$udevd" --daemon >"$VMTEST_TMP/udevd.log" 2>&1 || true
+wait_for 30 udev_ping || die "systemd-udevd does not answer: $(cat "$VMTEST_TMP/udevd.log")"
+udevadm control --reload
+echo "  systemd-udevd $(udevadm --version) running, rules: $(ls /etc/udev/rules.d/)"
+ev=$VMTEST_TMP/uevents
+stdbuf -oL udevadm monitor --kernel --property --subsystem-match=block >"$ev" 2>&1 &
+mon_pid=$!
+wait_for 10 grep -q '^KERNEL - the kernel uevent' "$ev" || die "udevadm monitor did not start: $(cat "$ev")"
+
+echo "== ibnbd map over two paths"
+sess=s90
+p0=ip:10.99.0.2@ip:10.99.0.1
+p1=ip:10.99.1.2@ip:10.99.1.1
+out=$("$ibnbd" map 10.99.0.2@10.99.0.1 10.99.1.2@10.99.1.1 nullb0 --session "$sess" --json) ||
+	die "ibnbd map failed: $out"
+dev=$(jq -r .name <<<"$out")
+[[ $dev == ibnbd[0-9]* && -b /dev/$dev ]] || die "map printed no device: $out"
+b=/sys/block/$dev
+echo "  mapped nullb0 over $sess as /dev/$dev"
+for p in "$p0" "$p1"; do
+	grep -qx connected "/sys/class/ibtrs-client/$sess/paths/$p/state" || die "path $p not connected"
+done
+
+dev_json_vs_sysfs() { # the device in `list --json` against /sys/block/$dev
+	local j f
+	j=$("$ibnbd" list --json | jq -c --arg n "$dev" '.devices[] | select(.name == $n)')
+	[[ -n $j ]] || die "$dev missing from list --json"
+	for f in session mapping_path access_mode state nr_poll_queues; do
+		eq "$dev $f" "$(jq -r ".$f" <<<"$j")" "$(cat "$b/ibnbd/$f")"
+	done
+	eq "$dev size_sectors" "$(jq -r .size_sectors <<<"$j")" "$(cat "$b/size")"
+	eq "$dev size_bytes" "$(jq -r .size_bytes <<<"$j")" "$(($(cat "$b/size") * 512))"
+	eq "$dev path" "$(jq -r .path <<<"$j")" "/dev/$dev"
+}
+checked=0
+dev_json_vs_sysfs
+[[ $(cat "$b/ibnbd/state") == open && $(cat "$b/ibnbd/session") == "$sess" && $(cat "$b/ibnbd/mapping_path") == nullb0 ]] ||
+	die "sysfs: state $(cat "$b/ibnbd/state"), session $(cat "$b/ibnbd/session"), mapping_path $(cat "$b/ibnbd/mapping_path")"
+(($(cat "$b/size") == $(cat /sys/block/nullb0/size))) || die "size $(cat "$b/size") != nullb0's $(cat /sys/block/nullb0/size)"
+echo "  list --json devices: $checked values equal to /sys/block/$dev"
+
+echo "== the udev stable name"
+udevadm settle -t 30 || die "udevadm settle timed out"
+link=/dev/ibnbd/$sess/nullb0
+wait_for 10 test -L "$link" || die "no $link; /dev/ibnbd: $(find /dev/ibnbd 2>&1)"
+[[ $(readlink -f "$link") == "/dev/$dev" ]] || die "$link -> $(readlink -f "$link"), not /dev/$dev"
+[[ $(udevadm info -q symlink -n "/dev/$dev") == *"ibnbd/$sess/nullb0"* ]] ||
+	die "udev db of $dev has no link: $(udevadm info -q symlink -n "/dev/$dev")"
+dd if=/dev/urandom of="$VMTEST_TMP/blk" bs=4k count=64 status=none
+dd if="$VMTEST_TMP/blk" of="$link" bs=4k count=64 oflag=direct status=none || die "write through $link"
+dd if="$link" of="$VMTEST_TMP/blk2" bs=4k count=64 iflag=direct status=none || die "read through $link"
+cmp -s "$VMTEST_TMP/blk" "$VMTEST_TMP/blk2" || die "data read back through $link differs"
+echo "  $link -> /dev/$dev (rule from make install), 256 KiB written and read back"
+
+echo "== uevents: KOBJ_OFFLINE when the last path goes, KOBJ_ONLINE with the path that came back"
+# events(ACTION): the monitor's blocks for $dev with that action, blank-separated
+events() { awk -v RS= -v a="ACTION=$1" -v d="DEVPATH=.*/block/$dev\$" \
+	'{ ok = 0; n = split($0, l, "\n"); for (i = 1; i <= n; i++) if (l[i] == a) ok++; else if (l[i] ~ d) ok++; if (ok == 2) print $0 "\n" }' "$ev"; }
+prop() { grep -m1 "^$1=" <<<"$2" | cut -d= -f2-; }
+[[ -z $(events offline)$(events online) ]] || die "online/offline uevents before any outage: $(cat "$ev")"
+expect_rc 0 "$ibnbd" path disconnect "$sess" "$p1"
+sleep 2
+[[ $(cat "$b/ibnbd/state") == open ]] || die "state $(cat "$b/ibnbd/state") with one path still connected"
+[[ -z $(events offline) ]] || die "offline uevent while a path was still connected: $(events offline)"
+expect_rc 0 "$ibnbd" path disconnect "$sess" "$p0"
+wait_for 30 grep -qx closed "$b/ibnbd/state" || die "state $(cat "$b/ibnbd/state") with no path, expected closed"
+wait_for 10 test -n "$(events offline)" || die "no offline uevent for $dev: $(cat "$ev")"
+off=$(events offline)
+(($(grep -c '^ACTION=offline' <<<"$off") == 1)) || die "more than one offline uevent: $off"
+eq "offline IBNBD_SESSION" "$(prop IBNBD_SESSION "$off")" "$sess"
+eq "offline IBNBD_DEVICE_PATH" "$(prop IBNBD_DEVICE_PATH "$off")" nullb0
+eq "offline IBNBD_STATE" "$(prop IBNBD_STATE "$off")" closed
+eq "offline SUBSYSTEM" "$(prop SUBSYSTEM "$off")" block
+eq "offline DEVNAME" "$(prop DEVNAME "$off")" "/dev/$dev"  # udevadm shows it with /dev/
+[[ $("$ibnbd" list --json | jq -r --arg n "$dev" '.devices[] | select(.name == $n) | .state') == closed ]] ||
+	die "list --json does not show $dev closed"
+expect_rc 0 "$ibnbd" path reconnect "$sess" "$p1"
+wait_for 60 grep -qx open "$b/ibnbd/state" || die "state $(cat "$b/ibnbd/state") after the reconnect, expected open"
+wait_for 10 test -n "$(events online)" || die "no online uevent for $dev: $(cat "$ev")"
+on=$(events online)
+(($(grep -c '^ACTION=online' <<<"$on") == 1)) || die "more than one online uevent: $on"
+eq "online IBNBD_SESSION" "$(prop IBNBD_SESSION "$on")" "$sess"
+eq "online IBNBD_DEVICE_PATH" "$(prop IBNBD_DEVICE_PATH "$on")" nullb0
+eq "online IBNBD_STATE" "$(prop IBNBD_STATE "$on")" open
+eq "online IBNBD_PATH" "$(prop IBNBD_PATH "$on")" "$p1"
+echo "$off" | sed 's/^/  /'
+echo "$on" | sed 's/^/  /'
+expect_rc 0 "$ibnbd" path reconnect "$sess" "$p0"
+udevadm settle -t 30 || die "udevadm settle timed out"
+[[ $(readlink -f "$link") == "/dev/$dev" ]] || die "$link gone or changed after offline/online: $(readlink -f "$link")"
+dd if="$link" of="$VMTEST_TMP/blk2" bs=4k count=64 iflag=direct status=none || die "read through $link after the outage"
+cmp -s "$VMTEST_TMP/blk" "$VMTEST_TMP/blk2" || die "data read back after the outage differs"
+dev_json_vs_sysfs
+echo "  offline + online seen with their variables; $link kept; data intact; list --json matches sysfs again"
+
+echo "== ibnbd unmap through the stable name, modprobe -r"
+expect_rc 0 "$ibnbd" unmap "$link"
+[[ ! -e $b ]] || die "$b still there after unmap"
+udevadm settle -t 30 || die "udevadm settle timed out"
+wait_for 10 test ! -e "$link" || die "$link left after unmap"
+[[ ! -e /sys/class/ibtrs-client/$sess ]] || die "session $sess still open after its last unmap"
+[[ $("$ibnbd" list --json | jq -c .devices) == "[]" ]] || die "list --json still has devices"
+stop_udev
+trap - EXIT
+modprobe -r ibnbd_client ibnbd_server
+for m in ibnbd_client ibnbd_server ibtrs_client ibtrs_server; do ! loaded "$m" || die "modprobe -r left $m loaded"; done
+echo "  unmapped, udev removed the link, modprobe -r removed the four modules"
+modprobe -r null_blk
+
+echo "== teardown, make uninstall"
 rxe_teardown
 mk uninstall KVER="$kver"
 [[ ! -e $mods/updates/ibtrs && ! -e /usr/local/sbin/ibnbd ]] || die "uninstall left files"
