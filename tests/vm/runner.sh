@@ -185,6 +185,8 @@ for f in "${CASES[@]}"; do
 		PASSED=$((PASSED + 1))
 		echo "$line"
 		[[ -n $leftover ]] && echo "    note: leftover processes killed: $leftover"
+		# A case's measured figures (lines "figures: ..."), shown when it passes too.
+		((VERBOSE)) || grep -a '^figures: ' "$out" | indent
 	else
 		r=$(IFS=';'; echo "${reasons[*]}")
 		line="vmtest: FAIL $name (${r//;/; })"

@@ -51,7 +51,7 @@ unload_ko ibtrs_test_server
 unload_ko ibtrs_client
 unload_ko ibtrs_server
 rxe_teardown
-echo "ibtrs io: ios=$done_ios mismatches=$mism failed=$failed redone_after_path_error=$redone"
+echo "figures: ibtrs io: ios=$done_ios mismatches=$mism failed=$failed redone_after_path_error=$redone"
 [[ $failed == 0 && $missing == 0 && $mism == 0 && $redone == 0 ]] ||
 	die "ibtrs io test: failed=$failed, items not passed=$missing, mismatches=$mism, redone=$redone"
 ((done_ios >= IOS)) || die "only $done_ios IOs done"

@@ -83,7 +83,7 @@ unload_ko ibtrs_test_server
 unload_ko ibtrs_client
 unload_ko ibtrs_server
 rxe_teardown
-echo "ibtrs failover: flaps=$FLAPS ios=$total mismatches=$mism io_errors_seen=$redone failovers=$fo failed_items=$failed"
+echo "figures: ibtrs failover: flaps=$FLAPS ios=$total mismatches=$mism io_errors_seen=$redone failovers=$fo failed_items=$failed"
 [[ $failed == 0 && $mism == 0 && $redone == 0 ]] ||
 	die "fail-over: failed items=$failed, mismatches=$mism, IOs that saw a path error=$redone"
 ((fo > 0)) || die "no request was failed over (failover_cnt 0): the cuts never caught IO in flight"

@@ -7,5 +7,5 @@
 # permit with a remote access error (a path error, which fails the case).
 # timeout: 900
 set -euo pipefail
-IBTRS_SRV_PARAMS="always_invalidate=1" IBTRS_TEST_IOS=${IBTRS_TEST_IOS:-30000} \
+IBTRS_SRV_PARAMS="always_invalidate=1" IBTRS_TEST_IOS=${IBTRS_TEST_IOS:-10000} \
 	exec bash "$(dirname "${BASH_SOURCE[0]}")/30-ibtrs-io.sh"

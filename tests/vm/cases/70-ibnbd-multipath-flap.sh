@@ -142,7 +142,7 @@ errs=$(cat "$work"/fio.* | awk -F';' 'NF > 5 && $5 != 0 { n++ } END { print n + 
 verify_bad=$(cat "$work"/fio.* | grep -c -E 'verify: bad|crc32c: verify failed|bad magic' || true)
 ioerr_log=$(dmesg | grep -c -E 'I/O error, dev ibnbd|ibnbd.*(failed|error).*-5' || true)
 total_ios=$(($(path_ios 0) + $(path_ios 1)))
-echo "ibnbd flap: flaps=$FLAPS in ${flap_secs}s fio_runs=$runs failed_runs=$bad_runs io_errors=$errs" \
+echo "figures: ibnbd flap: flaps=$FLAPS in ${flap_secs}s fio_runs=$runs failed_runs=$bad_runs io_errors=$errs" \
 	"verify_errors=$verify_bad kernel_io_errors=$ioerr_log ios=$total_ios failovers=$failovers"
 if ((bad_runs || errs || verify_bad || ioerr_log)); then
 	for f in $(awk '$2 != 0 { print $1 }' "$work/runs" | head -n 3); do tail -n 20 "$work/fio.$f"; done
@@ -164,14 +164,14 @@ measure() { # POLICY -> prints "share0 share1" in percent of IOs
 	echo "$((100 * a / (a + b + 1))) $((100 * b / (a + b + 1)))"
 }
 read -r rr0 rr1 < <(measure round-robin)
-echo "round-robin: path0 $rr0% path1 $rr1%"
+echo "figures: round-robin: path0 $rr0% path1 $rr1%"
 ((rr0 >= 40 && rr1 >= 40)) || die "round-robin did not spread evenly ($rr0/$rr1)"
 modprobe sch_netem 2>/dev/null || true
 for d in veth2 veth3; do tc qdisc replace dev "$d" root netem delay 20ms; done
 read -r mi0 mi1 < <(measure min-inflight)
-echo "min-inflight, path 1 +20 ms: path0 $mi0% path1 $mi1%"
+echo "figures: min-inflight, path 1 +20 ms: path0 $mi0% path1 $mi1%"
 read -r ad0 ad1 < <(measure adaptive)
-echo "adaptive, path 1 +20 ms: path0 $ad0% path1 $ad1%"
+echo "figures: adaptive, path 1 +20 ms: path0 $ad0% path1 $ad1%"
 for d in veth2 veth3; do tc qdisc del dev "$d" root; done
 ((mi0 >= 70)) || die "min-inflight left $mi1% of the IO on the slow path"
 ((ad0 >= 70)) || die "adaptive left $ad1% of the IO on the slow path"

@@ -121,10 +121,10 @@ rxe_teardown
 summary=$(grep -E '^hostile: seed=.* cases=' "$VMTEST_TMP/hostile.out" || echo "hostile: no summary")
 echo "$summary"
 field() { sed -nE "s/.* $1=([0-9]+).*/\1/p" <<<"$summary"; }
-echo "hostile-peer: seed=$SEED cases tried=$(field cases) malformed messages=$(field malformed_msgs)" \
+echo "figures: hostile-peer: seed=$SEED cases tried=$(field cases) malformed messages=$(field malformed_msgs)" \
 	"connections rejected=$(field rejected) paths closed by the server=$(field closed)" \
 	"errno answers=$(field errno_answers) accepted=$(field accepted) silent=$(field silent)"
-echo "hostile-peer: good client rounds=$rounds errors=$errs WARNs=$warns leak lines=$leaks" \
+echo "figures: hostile-peer: good client rounds=$rounds errors=$errs WARNs=$warns leak lines=$leaks" \
 	"server 'closing' log lines=$closed (rate-limited lines suppressed: ${suppressed:-0})"
 ((rc == 0)) || die "the server accepted or ignored malformed input (seed $SEED)"
 ((errs == 0)) || die "the good client saw $errs errors"
