@@ -329,6 +329,15 @@ echo "== uevents: KOBJ_OFFLINE when the last path goes, KOBJ_ONLINE with the pat
 events() { awk -v RS= -v a="ACTION=$1" -v d="DEVPATH=.*/block/$dev\$" \
 	'{ ok = 0; n = split($0, l, "\n"); for (i = 1; i <= n; i++) if (l[i] == a) ok++; else if (l[i] ~ d) ok++; if (ok == 2) print $0 "\n" }' "$ev"; }
 prop() { grep -m1 "^$1=" <<<"$2" | cut -d= -f2-; }
+# one_event ACTION STATE: exactly one such uevent for $dev, naming this
+# session, device path and state; leaves it in $event.
+one_event() {
+	event=$(events "$1")
+	(($(grep -c "^ACTION=$1" <<<"$event") == 1)) || die "not exactly one $1 uevent: $event"
+	eq "$1 IBNBD_SESSION" "$(prop IBNBD_SESSION "$event")" "$sess"
+	eq "$1 IBNBD_DEVICE_PATH" "$(prop IBNBD_DEVICE_PATH "$event")" nullb0
+	eq "$1 IBNBD_STATE" "$(prop IBNBD_STATE "$event")" "$2"
+}
 [[ -z $(events offline)$(events online) ]] || die "online/offline uevents before any outage: $(cat "$ev")"
 expect_rc 0 "$ibnbd" path disconnect "$sess" "$p1"
 sleep 2
@@ -337,11 +346,8 @@ sleep 2
 expect_rc 0 "$ibnbd" path disconnect "$sess" "$p0"
 wait_for 30 grep -qx closed "$b/ibnbd/state" || die "state $(cat "$b/ibnbd/state") with no path, expected closed"
 wait_for 10 test -n "$(events offline)" || die "no offline uevent for $dev: $(cat "$ev")"
-off=$(events offline)
-(($(grep -c '^ACTION=offline' <<<"$off") == 1)) || die "more than one offline uevent: $off"
-eq "offline IBNBD_SESSION" "$(prop IBNBD_SESSION "$off")" "$sess"
-eq "offline IBNBD_DEVICE_PATH" "$(prop IBNBD_DEVICE_PATH "$off")" nullb0
-eq "offline IBNBD_STATE" "$(prop IBNBD_STATE "$off")" closed
+one_event offline closed
+off=$event
 eq "offline SUBSYSTEM" "$(prop SUBSYSTEM "$off")" block
 eq "offline DEVNAME" "$(prop DEVNAME "$off")" "/dev/$dev"  # udevadm shows it with /dev/
 [[ $("$ibnbd" list --json | jq -r --arg n "$dev" '.devices[] | select(.name == $n) | .state') == closed ]] ||
@@ -349,11 +355,8 @@ eq "offline DEVNAME" "$(prop DEVNAME "$off")" "/dev/$dev"  # udevadm shows it wi
 expect_rc 0 "$ibnbd" path reconnect "$sess" "$p1"
 wait_for 60 grep -qx open "$b/ibnbd/state" || die "state $(cat "$b/ibnbd/state") after the reconnect, expected open"
 wait_for 10 test -n "$(events online)" || die "no online uevent for $dev: $(cat "$ev")"
-on=$(events online)
-(($(grep -c '^ACTION=online' <<<"$on") == 1)) || die "more than one online uevent: $on"
-eq "online IBNBD_SESSION" "$(prop IBNBD_SESSION "$on")" "$sess"
-eq "online IBNBD_DEVICE_PATH" "$(prop IBNBD_DEVICE_PATH "$on")" nullb0
-eq "online IBNBD_STATE" "$(prop IBNBD_STATE "$on")" open
+one_event online open
+on=$event
 eq "online IBNBD_PATH" "$(prop IBNBD_PATH "$on")" "$p1"
 echo "$off" | sed 's/^/  /'
 echo "$on" | sed 's/^/  /'
