@@ -4,8 +4,8 @@
 # ibnbd-server over soft-RoCE.
 # (a) MAP_CYCLES x map / IO / unmap: each cycle sets up a whole session
 #     (the last unmap frees it), writes 32 KiB of random data with O_DIRECT,
-#     reads it back and compares; the device index, the client session and
-#     the server's open must all be gone after each unmap.
+#     reads it back and compares; the device index, the client session, the
+#     server's open and its session must all be gone after each unmap.
 # (b) LOAD_CYCLES x load / unload of ibtrs-server, ibnbd-server,
 #     ibtrs-client, ibnbd-client. Every 5th cycle maps a device and does IO
 #     first, then unloads with it mapped: cycles 5, 15, ... rmmod ibnbd-client
@@ -152,6 +152,8 @@ for ((c = 1; c <= MAP_CYCLES; c++)); do
 	[[ ! -e $link ]] || die "cycle $c: $link still present after unmap"
 	wait_for 10 test ! -d "/sys/class/ibtrs-client/$sess" || die "cycle $c: session $sess still there after its last unmap"
 	wait_for 10 server_has_no_open || die "cycle $c: server still has opens: $(ls /sys/class/ibnbd-server/ctl/devices)"
+	[[ ! -d /sys/class/ibtrs-server/$sess ]] || wait_for 10 test ! -d "/sys/class/ibtrs-server/$sess" ||
+		die "cycle $c: server session $sess still there after the client closed it"
 	((c % 25 == 0)) && echo "map cycle $c: $((SECONDS - t0)) s, io_errors=$io_errors"
 done
 map_secs=$((SECONDS - t0))
