@@ -1,9 +1,9 @@
 #!/bin/bash
 # Fault injection on OUR pair (issue 8): OUR ibnbd-client maps a memory-backed
 # null_blk from OUR ibnbd-server (ibtrs-server + ibnbd-server) over soft-RoCE.
-# (1) Server restart during IO: fio randrw 512 B/4 KiB/64 KiB with
+# (1) Server restarts during IO: fio randrw 512 B/4 KiB/64 KiB with
 #     verify=crc32c runs; ibnbd-server and ibtrs-server are unloaded and
-#     loaded again mid-run. The device goes `closed` and comes back `open` by
+#     loaded again mid-run, 3 times (IO must flow between two restarts). The device goes `closed` and comes back `open` by
 #     itself (same /dev/ibnbdN), IO held meanwhile (io_fail_timeout_sec=120,
 #     longer than the outage); fio finishes with 0 errors, its verify pass
 #     reading every acknowledged write back.
@@ -64,26 +64,34 @@ ibnbd_wait_state "$name" open 10
 echo 120 >"$S/io_fail_timeout_sec"
 echo "mapped /dev/nullb0 as $dev, io_fail_timeout_sec=120"
 
-# (1) restart under fio verify
+# (1) RESTARTS restarts under one fio verify run; before each, writes must
+# have gone through since the last remap (IO flows again).
+RESTARTS=${IBNBD_RESTARTS:-3}
 fio_log=$VMTEST_TMP/fio63.log
 timeout 600 fio --name=restart63 --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
-	--rw=randrw --bssplit=512/20:4k/40:64k/40 --size=96m --rate=4m,4m --verify=crc32c \
+	--rw=randrw --bssplit=512/20:4k/40:64k/40 --size=128m --rate=4m,4m --verify=crc32c \
 	--verify_fatal=1 --randrepeat=1 >"$fio_log" 2>&1 &
 fpid=$!
 wait_for 60 writing || die "fio did not start writing"
-sleep 3
-t0=$SECONDS
-unload_server
-ibnbd_wait_state "$name" closed 60
-kill -0 "$fpid" 2>/dev/null || die "fio had already finished when the server went down: nothing was tested"
-echo "(1) server unloaded; $dev closed after $((SECONDS - t0)) s"
-sleep 3
-load_server
-ibnbd_wait_state "$name" open 90
-outage=$((SECONDS - t0))
 w_reopen=$(writes)
-echo "(1) server loaded again; $dev open again ${outage} s after the unload"
-((outage < 120)) || die "outage of $outage s is not shorter than io_fail_timeout_sec"
+max_outage=0
+io_flows() { (($(writes) >= w_reopen + 200)); }
+for ((r = 1; r <= RESTARTS; r++)); do
+	wait_for 60 io_flows || die "(1) restart $r: no IO after the last remap"
+	t0=$SECONDS
+	unload_server
+	ibnbd_wait_state "$name" closed 60
+	kill -0 "$fpid" 2>/dev/null || die "(1) restart $r: fio had already finished when the server went down"
+	t_closed=$((SECONDS - t0))
+	sleep 3
+	load_server
+	ibnbd_wait_state "$name" open 90
+	outage=$((SECONDS - t0))
+	((outage > max_outage)) && max_outage=$outage
+	w_reopen=$(writes)
+	echo "(1) restart $r: $dev closed ${t_closed} s after the unload, open again after ${outage} s"
+	((outage < 120)) || die "outage of $outage s is not shorter than io_fail_timeout_sec"
+done
 rc=0
 wait "$fpid" || rc=$?
 fio_check "$fio_log" "$rc" "(1) fio across the restart"
@@ -139,7 +147,7 @@ unload_ko null_blk
 rxe_teardown
 leaks=$(dmesg | sed -n "/$mark/,\$p" | grep -c 'kcxx-leak:' || true)
 warns=$(dmesg | sed -n "/$mark/,\$p" | grep -c -E '\bWARNING\b|\bBUG\b|refcount_t:' || true)
-echo "own server restart + force unmaps: verify errors 0, leaks=$leaks warns=$warns"
+echo "own server restart + force unmaps: restarts=$RESTARTS max_outage=${max_outage}s verify_errors=0 leaks=$leaks warns=$warns"
 ((leaks == 0 && warns == 0)) || die "$leaks leak and $warns WARN lines"
 trap - EXIT
 echo "own-server restart and force-unmap faults passed"
