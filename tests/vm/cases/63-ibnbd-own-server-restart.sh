@@ -11,6 +11,8 @@
 #     and the server's open go away.
 # (3) Force unmap of a `closed` device while fio's requests are held for the
 #     reconnect: the held requests fail, fio ends, nothing hangs.
+# (4) Force unmap right after the server is back, racing the reconnect and
+#     the remap (SESS_INFO + OPEN): no hang, session and server open gone.
 # No WARN, no leak at unload (the runner checks dmesg; counted here too).
 # Case 62 is the same restart against the upstream server.
 # timeout: 900
@@ -140,6 +142,49 @@ wait "$fpid" || frc=$?
 ((frc != 0)) || die "(3) fio succeeded although its held writes were failed"
 wait_for 10 test ! -d "/sys/class/ibtrs-client/$sess" || die "(3) session $sess still there after its last unmap"
 echo "(3) force unmap of a closed device with held IO: gone in $((SECONDS - t0)) s, fio exit $frc"
+
+# (4) force unmap racing the reconnect and remap: the server comes back and
+# the device is force-unmapped (a) at once, while the path reconnects, and
+# (b) the moment the transport path is connected again, while the client
+# re-sends SESS_INFO and OPEN or has just finished.
+path_connected() {
+	local st
+	read -r st 2>/dev/null <"/sys/class/ibtrs-client/$sess/paths/ip:$clt@ip:$srv/state" || return 1
+	[[ $st == connected ]]
+}
+load_server
+for how in at-once on-path-up; do
+	name=$(ibnbd_map "$sess" "ip:$clt@ip:$srv" /dev/nullb0)
+	dev=/dev/$name
+	S=/sys/block/$name/ibnbd
+	echo 120 >"$S/io_fail_timeout_sec"
+	timeout 120 fio --name=race63 --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
+		--rw=randwrite --bs=4k --time_based --runtime=60 >"$VMTEST_TMP/race63.log" 2>&1 &
+	fpid=$!
+	wait_for 60 writing || die "(4 $how) fio did not start writing"
+	unload_server
+	ibnbd_wait_state "$name" closed 60
+	wait_for 20 eval '! path_connected' || die "(4 $how) path still connected with the server gone"
+	load_server
+	if [[ $how == on-path-up ]]; then
+		# Spin on builtins (wait_for sleeps 0.2 s, longer than the remap).
+		t0=$SECONDS
+		until path_connected; do
+			((SECONDS - t0 < 60)) || die "(4 $how) the path did not reconnect"
+		done
+	fi
+	read -r st <"$S/state"
+	t0=$SECONDS
+	echo force >"$S/unmap_device"
+	wait_for 20 test ! -e "/sys/block/$name" || die "(4 $how) $dev still present 20 s after the force unmap"
+	frc=0
+	wait "$fpid" || frc=$?
+	((frc != 124)) || die "(4 $how) fio hung after the force unmap during the remap"
+	wait_for 20 test ! -d "/sys/class/ibtrs-client/$sess" || die "(4 $how) session $sess still there after its last unmap"
+	wait_for 20 server_has_no_open || die "(4 $how) server still has opens: $(ls /sys/class/ibnbd-server/ctl/devices)"
+	echo "(4) force unmap $how (device state was $st): gone in $((SECONDS - t0)) s, fio exit $frc"
+done
+unload_server
 
 unload_ko ibnbd_client
 unload_ko ibtrs_client
