@@ -20,6 +20,16 @@
 #   rxe_link_heal K        remove that loss
 #   rxe_teardown           remove all rxe devices, veth pairs and rules
 #   wait_for SEC CMD...    retry CMD every 0.2 s until it succeeds or SEC pass
+#   ibnbd_map SESS PATH DEVICE_PATH
+#                          OUR ibnbd-client (loaded) maps DEVICE_PATH on session
+#                          SESS over PATH ("ip:SRC@ip:DST"; "" = the session's
+#                          existing paths), waits for the device, prints ibnbdN
+#   ibnbd_wait_state NAME STATE SEC
+#                          wait until /sys/block/NAME/ibnbd/state is STATE; dies
+#                          with the state seen otherwise
+#   fio_check LOG RC WHAT  die with the log tail unless fio exited 0 (RC) and LOG
+#                          has no error or verify-failure line; print its
+#                          bandwidth lines prefixed by WHAT
 
 # Everything here is safe under `set -euo pipefail`. If the sourcing case uses
 # errexit, a failing command is reported with file, line and command.
@@ -209,4 +219,32 @@ rxe_teardown() {
 	[[ -n $(ip rule show pref 0) ]] || ip rule add pref 0 lookup local
 	ip rule del pref 1000 lookup local 2>/dev/null || true
 	return 0
+}
+
+ibnbd_map() {
+	local sess=${1:?ibnbd_map SESS PATH DEVICE_PATH} path=$2 devpath=${3:?ibnbd_map SESS PATH DEVICE_PATH}
+	local link name
+	echo "sessname=$sess${path:+ path=$path} device_path=$devpath" >/sys/class/ibnbd-client/ctl/map_device ||
+		die "ibnbd_map: map_device refused $devpath on $sess"
+	link="/sys/class/ibnbd-client/ctl/devices/${devpath//\//!}@$sess"
+	wait_for 10 test -L "$link" || die "ibnbd_map: no $link"
+	name=$(basename "$(readlink -f "$link")")
+	wait_for 10 test -b "/dev/$name" || die "ibnbd_map: /dev/$name did not appear"
+	echo "$name"
+}
+
+ibnbd_wait_state() {
+	local name=${1:?ibnbd_wait_state NAME STATE SEC} want=${2:?} sec=${3:?} f
+	f=/sys/block/$name/ibnbd/state
+	wait_for "$sec" grep -qx "$want" "$f" ||
+		die "/dev/$name did not become $want in $sec s (state $(cat "$f" 2>/dev/null || echo gone))"
+}
+
+fio_check() {
+	local log=${1:?fio_check LOG RC WHAT} rc=${2:?} what=${3:-fio}
+	if ((rc != 0)) || grep -qE 'err= *[1-9]|verify: bad|verify failed|bad magic' "$log"; then
+		tail -n 30 "$log" >&2
+		die "$what: fio failed (exit $rc)"
+	fi
+	grep -E '^ *(READ|WRITE): bw=' "$log" | sed "s/^ */$what: /"
 }

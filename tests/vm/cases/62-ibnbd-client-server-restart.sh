@@ -44,36 +44,31 @@ upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 load_ko "$KCXX_ROOT/ibnbd/client/ibnbd-client.ko" reconnect_delay_sec=1
 
-echo "sessname=$sess path=ip:$clt@ip:$srv device_path=/dev/nullb0" >"$CTL/map_device"
+name=$(ibnbd_map "$sess" "ip:$clt@ip:$srv" /dev/nullb0)
 link="$CTL/devices/!dev!nullb0@$sess"
-wait_for 10 test -L "$link" || die "no $link"
-name=$(basename "$(readlink -f "$link")")
 dev=/dev/$name
 S=/sys/block/$name/ibnbd
-[[ $(cat "$S/state") == open ]] || die "$dev not open"
+ibnbd_wait_state "$name" open 1
 echo 120 >"$S/io_fail_timeout_sec"
-echo "sessname=$sess device_path=$loopdev" >"$CTL/map_device"
-glink="$CTL/devices/${loopdev//\//!}@$sess"
-wait_for 10 test -L "$glink" || die "no $glink"
-gname=$(basename "$(readlink -f "$glink")")
+gname=$(ibnbd_map "$sess" "" "$loopdev")
 [[ $(cat "/sys/block/$gname/size") == $((64 * 2048)) ]] || die "/dev/$gname is not 64 MiB"
 
 server_restart() {
 	local t0=$SECONDS
 	unload_ko rnbd_server
 	unload_ko rtrs_server
-	wait_for 60 grep -qx closed "$S/state" || die "$dev did not go closed (state $(cat "$S/state"))"
+	ibnbd_wait_state "$name" closed 60
 	echo "server unloaded; $dev closed after $((SECONDS - t0))s"
-	wait_for 10 grep -qx closed "/sys/block/$gname/ibnbd/state" || die "/dev/$gname did not go closed"
+	ibnbd_wait_state "$gname" closed 10
 	# The backing file grows while the server is down: the remap must
 	# bring the new capacity.
 	truncate -s 96M "$img"
 	losetup -c "$loopdev"
 	sleep 3
 	upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0 >/dev/null
-	wait_for 90 grep -qx open "$S/state" || die "$dev did not come back open (state $(cat "$S/state"))"
+	ibnbd_wait_state "$name" open 90
 	echo "server loaded again; $dev open again $((SECONDS - t0))s after the unload"
-	wait_for 30 grep -qx open "/sys/block/$gname/ibnbd/state" || die "/dev/$gname did not come back open"
+	ibnbd_wait_state "$gname" open 30
 }
 
 fio_log=$VMTEST_TMP/fio62.log
@@ -86,11 +81,7 @@ grep -q ' write=[1-9]' "$S/stats" || die "fio did not start writing"
 server_restart
 rc=0
 wait "$fpid" || rc=$?
-if ((rc != 0)) || grep -qE 'err= *[1-9]|verify: bad|verify failed' "$fio_log"; then
-	tail -n 30 "$fio_log"
-	die "fio across the server restart failed (exit $rc)"
-fi
-grep -E '^ *(READ|WRITE): bw=' "$fio_log" | sed 's/^ */fio across restart: /'
+fio_check "$fio_log" "$rc" "fio across restart"
 echo "stats: $(cat "$S/stats")"
 grep -q ' held=[1-9]' "$S/stats" || echo "note: no request had to be held"
 [[ -b $dev && $(readlink -f "$link") == */$name ]] || die "$dev is not the same device after the remap"
@@ -103,7 +94,7 @@ echo normal >"/sys/block/$gname/ibnbd/unmap_device"
 echo 0 >"$S/io_fail_timeout_sec"
 unload_ko rnbd_server
 unload_ko rtrs_server
-wait_for 60 grep -qx closed "$S/state" || die "$dev did not go closed"
+ibnbd_wait_state "$name" closed 60
 t0=$SECONDS
 if dd if="$dev" of=/dev/null bs=4k count=1 skip=777 iflag=direct status=none 2>/dev/null; then
 	die "read during an outage with io_fail_timeout_sec=0 succeeded"
@@ -111,7 +102,7 @@ fi
 ((SECONDS - t0 < 10)) || die "read with io_fail_timeout_sec=0 took $((SECONDS - t0))s"
 echo "io_fail_timeout_sec=0: read during the outage failed at once"
 upstream_load_server dev_search_path=/ rtrs_server.always_invalidate=0 >/dev/null
-wait_for 90 grep -qx open "$S/state" || die "$dev did not come back open"
+ibnbd_wait_state "$name" open 90
 dd if="$dev" of=/dev/null bs=4k count=1 skip=777 iflag=direct status=none || die "read after remap failed"
 
 echo normal >"$S/unmap_device"
