@@ -192,7 +192,7 @@ unload_ko null_blk
 rxe_teardown
 leaks=$(dmesg | sed -n "/$mark/,\$p" | grep -c 'kcxx-leak:' || true)
 warns=$(dmesg | sed -n "/$mark/,\$p" | grep -c -E '\bWARNING\b|\bBUG\b|refcount_t:' || true)
-echo "own server restart + force unmaps: restarts=$RESTARTS max_outage=${max_outage}s verify_errors=0 leaks=$leaks warns=$warns"
+echo "figures: own server restart + force unmaps: restarts=$RESTARTS max_outage=${max_outage}s verify_errors=0 leaks=$leaks warns=$warns"
 ((leaks == 0 && warns == 0)) || die "$leaks leak and $warns WARN lines"
 trap - EXIT
 echo "own-server restart and force-unmap faults passed"

@@ -161,7 +161,7 @@ maps_done=$((c - 1))
 map_io_errors=$io_errors
 unload_all
 check_log "after $maps_done map cycles"
-echo "map/unmap: $maps_done cycles in $map_secs s ($((map_secs * 1000 / maps_done)) ms each), io_errors=$map_io_errors"
+echo "figures: map/unmap: $maps_done cycles in $map_secs s ($((map_secs * 1000 / maps_done)) ms each), io_errors=$map_io_errors"
 
 # (b) load / unload
 t0=$SECONDS
@@ -216,7 +216,7 @@ rxe_teardown
 echo "load/unload: $loads_done cycles in $load_secs s ($((load_secs * 1000 / loads_done)) ms each)," \
 	"$mapped_unloads with a mapped device (client first), $closed_unloads with a closed device" \
 	"(server first), io_errors=$load_io_errors"
-echo "ibnbd cycles: map_cycles=$maps_done load_cycles=$loads_done io_errors=$io_errors leaks=$leaks warns=$warns"
+echo "figures: ibnbd cycles: map_cycles=$maps_done load_cycles=$loads_done io_errors=$io_errors leaks=$leaks warns=$warns"
 ((io_errors == 0)) || die "$io_errors IO errors during the cycles"
 ((maps_done == MAP_CYCLES && loads_done == LOAD_CYCLES)) || die "cycles not completed"
 trap - EXIT
