@@ -72,6 +72,9 @@ map() { # SESS DEVICE_PATH MODE
 sysd() { echo "/sys/block/${1#/dev/}/ibnbd"; }
 st() { sed -nE "s/.*(^| )$2=([0-9]+).*/\\2/p" "$(sysd "$1")/stats"; }
 state() { cat "$(sysd "$1")/state"; }
+# For wait_for: these re-read on every try.
+is_state() { [[ $(state "$1") == "$2" ]]; }
+empty_dir() { [[ -z $(ls "$1") ]]; }
 sum() { dd if="$1" bs=64k skip="$2" count="$3" iflag=direct status=none | md5sum | cut -d' ' -f1; }
 n=0
 # refuse FILE ERRNO_TEXT INPUT SERVER_LINES: the write fails with ERRNO_TEXT;
@@ -182,7 +185,7 @@ P=/sys/class/ibtrs-client/sA/paths/ip:$(rxe_ip 0 2)@ip:$(rxe_ip 0 1)
 t0=$SECONDS
 echo 1 >"$P/disconnect"
 for d in "$a0" "$af" "$a1"; do
-	wait_for 20 test "$(state "$d")" = closed || die "$d is $(state "$d") after disconnect"
+	wait_for 20 is_state "$d" closed || die "$d is $(state "$d") after disconnect"
 done
 [[ $(state "$b1") == open ]] || die "sB's $b1 is $(state "$b1") after sA's disconnect"
 mv "$R/ext/disk.img" "$R/ext/disk.away"
@@ -190,17 +193,17 @@ mark="kcxx-case64-remap-$RANDOM"
 echo "$mark" >/dev/kmsg
 echo 1 >"$P/reconnect"
 for d in "$a0" "$a1"; do
-	wait_for 30 test "$(state "$d")" = open || die "$d is $(state "$d") after reconnect"
+	wait_for 30 is_state "$d" open || die "$d is $(state "$d") after reconnect"
 done
 t_remap=$((SECONDS - t0))
 [[ $(state "$af") == closed ]] || die "$af is $(state "$af") with its file gone"
 [[ $(sum "$a0" 0 160) == "$ref0" ]] || die "$a0: data differ after the remap"
+# The automatic remap retries every second, 30 times, then gives up
+# ("use remap_device"): wait for that, so no retry races the manual ones.
+gave_up() { dmesg | sed -n "/$mark/,\$p" | grep -q "session sA: remap failed 30 times"; }
+wait_for 60 gave_up || die "the automatic remap did not give up"
+[[ $(state "$af") == closed ]] || die "$af is $(state "$af") after the automatic remap gave up"
 refuse "$(sysd "$af")/remap_device" "No such file or directory" "1" 1
-# Right after an automatic retry failed (they come every second) put the
-# file back and remap by hand.
-failed_retry() { dmesg | sed -n "/$mark/,\$p" | grep -c "${af#/dev/}: remap: OPEN ext/disk.img failed"; }
-k=$(failed_retry)
-wait_for 10 test "$(failed_retry)" -gt "$k" || die "no automatic remap retry seen"
 mv "$R/ext/disk.away" "$R/ext/disk.img"
 echo 1 >"$(sysd "$af")/remap_device" || die "remap_device on $af failed"
 [[ $(state "$af") == open ]] || die "$af is $(state "$af") after remap_device"
@@ -212,8 +215,8 @@ echo "remap: disconnect -> closed, reconnect -> open in ${t_remap}s; manual rema
 for d in "$b1" "$a1" "$af" "$a0"; do
 	echo normal >"$(sysd "$d")/unmap_device"
 done
-wait_for 10 test -z "$(ls /sys/class/ibtrs-client/)" || die "client sessions left: $(ls /sys/class/ibtrs-client/)"
-wait_for 10 test -z "$(ls "$SCTL/devices")" || die "server devices left: $(ls "$SCTL/devices")"
+wait_for 10 empty_dir /sys/class/ibtrs-client || die "client sessions left: $(ls /sys/class/ibtrs-client/)"
+wait_for 10 empty_dir "$SCTL/devices" || die "server devices left: $(ls "$SCTL/devices")"
 unload_ko ibnbd_client
 unload_ko ibtrs_client
 unload_ko ibnbd_server
