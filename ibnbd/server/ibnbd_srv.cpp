@@ -555,8 +555,10 @@ int SrvSess::do_open(const Req& r) {
     auto be = Backend::open(root.value().data(), full, o.access_mode != proto::AccessMode::kRo,
                             g_srv->wq.get());
     if (be.is_error()) {
-      kx_err_rl("session %s: OPEN '%s' (%s): cannot open (%d)\n", name, full,
-                mode_str(o.access_mode), be.error().code());
+      // The only log line of this refusal (the backend shim logs none).
+      kx_err_rl("session %s: OPEN '%s' (%s): cannot open (%d)%s\n", name, full,
+                mode_str(o.access_mode), be.error().code(),
+                be.error().code() == -EXDEV ? " (resolves outside the search path)" : "");
       unadmit();
       return be.error().code();
     }

@@ -178,10 +178,13 @@ int kx_bdev_open(const char *root, const char *path, kx_u32 open_flags,
 	b->props.writable = !!(open_flags & KX_BDEV_OPEN_WRITE);
 	if (b->wq)
 		ret = kx_bdev_open_beneath(b, root, path, open_flags);
+	/*
+	 * No log line here: the caller logs the refusal once, with its context
+	 * (ibnbd-server: the session, rate-limited). Logging here too gave two
+	 * lines per refused OPEN, and a client could flood the log with them
+	 * (pr_warn was not rate-limited).
+	 */
 	if (ret) {
-		pr_warn(KBUILD_MODNAME ": bdev: open %s (beneath %s, %s): %d%s\n", path, root,
-			b->props.writable ? "rw" : "ro", ret,
-			ret == -EXDEV ? " (resolves outside the root)" : "");
 		kx_bdev_close(b);
 		return ret;
 	}

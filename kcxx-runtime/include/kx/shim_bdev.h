@@ -93,6 +93,7 @@ struct kx_bdev_props {
  * (several readers, and two writers during migration, as RNBD allows; write
  * exclusivity is the server's open rules). wq: a WQ_MEM_RECLAIM workqueue
  * (kx_wq_alloc) for file IO and queued submissions; required (-EINVAL).
+ * Logs nothing on failure (the caller logs it once, with its context).
  * Process context.
  */
 KX_EXTERN_C int kx_bdev_open(const char *root, const char *path, kx_u32 open_flags,
