@@ -60,6 +60,7 @@ cleanup() {
 	echo "----- case output before the failure -----"
 	tail -n 5 "$work/trace" 2>/dev/null
 	touch "$work/stop"
+	[[ -n ${klog_pid:-} ]] && kill "$klog_pid" 2>/dev/null
 	[[ -n ${fio_loop:-} ]] && wait "$fio_loop" 2>/dev/null
 	for k in 0 1; do rxe_link_heal "$k" 2>/dev/null; done
 	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
@@ -70,6 +71,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Kernel-log lines of this case only, from a follower (earlier cases' force
+# unmaps and fail-at-once outages log I/O errors of their own ibnbd
+# devices, and the ring buffer may wrap during the flaps).
+dmesg -W >"$work/klog" 2>&1 &
+klog_pid=$!
 rxe_setup 2
 modprobe null_blk memory_backed=1 gb=1 nr_devices=1
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
@@ -140,7 +146,8 @@ bad_runs=$(awk '$2 != 0' "$work/runs" | wc -l)
 # fio's own error/verify lines.
 errs=$(cat "$work"/fio.* | awk -F';' 'NF > 5 && $5 != 0 { n++ } END { print n + 0 }')
 verify_bad=$(cat "$work"/fio.* | grep -c -E 'verify: bad|crc32c: verify failed|bad magic' || true)
-ioerr_log=$(dmesg | grep -c -E 'I/O error, dev ibnbd|ibnbd.*(failed|error).*-5' || true)
+ioerr_log=$(grep -c -E 'I/O error, dev ibnbd|ibnbd.*(failed|error).*-5' "$work/klog" || true)
+kill "$klog_pid" 2>/dev/null || true
 total_ios=$(($(path_ios 0) + $(path_ios 1)))
 echo "figures: ibnbd flap: flaps=$FLAPS in ${flap_secs}s fio_runs=$runs failed_runs=$bad_runs io_errors=$errs" \
 	"verify_errors=$verify_bad kernel_io_errors=$ioerr_log ios=$total_ios failovers=$failovers"
