@@ -221,6 +221,20 @@ rxe_teardown() {
 	return 0
 }
 
+# ibnbd_teardown [MODULE...]: best effort, for a case's EXIT trap: force-
+# unmaps every /dev/ibnbd* (set +e and no ERR trap: nothing here may fail
+# the case), then rmmods the given modules in that order.
+ibnbd_teardown() {
+	local f
+	set +e
+	trap - ERR
+	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
+		[[ -e $f ]] && { echo force >"$f"; } 2>/dev/null
+	done
+	(($#)) && rmmod "$@" 2>/dev/null
+	return 0
+}
+
 ibnbd_map() {
 	local sess=${1:?ibnbd_map SESS PATH DEVICE_PATH} path=$2 devpath=${3:?ibnbd_map SESS PATH DEVICE_PATH}
 	local link name

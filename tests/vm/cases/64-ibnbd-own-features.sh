@@ -15,13 +15,7 @@ set -euo pipefail
 
 R=/tmp/ibnbd64
 cleanup() {
-	local f
-	set +e
-	trap - ERR
-	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
-		[[ -e $f ]] && { echo force >"$f"; } 2>/dev/null
-	done
-	rmmod ibnbd_client ibtrs_client ibnbd_server ibtrs_server 2>/dev/null
+	ibnbd_teardown ibnbd_client ibtrs_client ibnbd_server ibtrs_server
 	umount "$R/ext" 2>/dev/null
 	umount "$R" 2>/dev/null
 	return 0

@@ -30,13 +30,7 @@ work=$VMTEST_TMP/c85
 mkdir -p "$work"
 
 cleanup() {
-	local f
-	set +e
-	trap - ERR
-	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
-		[[ -e $f ]] && { echo force >"$f"; } 2>/dev/null
-	done
-	rmmod ibnbd_client ibtrs_client ibnbd_server ibtrs_server 2>/dev/null
+	ibnbd_teardown ibnbd_client ibtrs_client ibnbd_server ibtrs_server
 	return 0
 }
 trap cleanup EXIT
