@@ -98,13 +98,14 @@ inline void format_path_name(char* out, usize cap, const rdma::SockAddr& src,
 // oldest uncompleted WQE and the requester runs every local op again). A
 // REG_MR run a second time finds its MR valid ("rxe_reg_fast_mr: ... not
 // free"), the QP stops sending and no completion reports it: requests
-// behind it are lost without an error (seen on both sides of a path under
+// behind it are lost without an error (seen on both paths of a session under
 // load and link flaps). rxe runs a LOCAL_INV only once every earlier WQE
 // has completed, and invalidating an MR that is never registered is
 // idempotent; so a LOCAL_INV of such a fence MR posted in front of each
 // REG_MR keeps the REG_MR out of every retransmission window. Cost: the
 // REG_MR waits for the acknowledgement of what was posted before it on
-// that queue. On hardware HCAs the LOCAL_INV is a cheap no-op.
+// that queue. Not tested on hardware HCAs (only on rxe); there the fence is
+// one more local WR per REG_MR.
 class RegFence {
  public:
   static Result<RegFence> create(rdma::Pd& pd) {
