@@ -235,8 +235,11 @@ void check_parse(const char* buf, usize len) {
     }
     for (u32 k = 0; k < i; ++k) {
       const PathSpec& q = o.paths[k];
-      FUZZ_CHECK(!(q.has_src == p.has_src && q.dst.text.same(p.dst.text) &&
-                   (!p.has_src || q.src.text.same(p.src.text))));
+      // The same endpoints twice are refused; the same text under another
+      // address kind (ip:f, gid:f) is another address.
+      FUZZ_CHECK(!(q.has_src == p.has_src && q.dst.kind == p.dst.kind &&
+                   q.dst.text.same(p.dst.text) &&
+                   (!p.has_src || (q.src.kind == p.src.kind && q.src.text.same(p.src.text)))));
     }
   }
 
