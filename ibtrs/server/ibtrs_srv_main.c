@@ -28,9 +28,10 @@ MODULE_PARM_DESC(max_chunk_size,
 		 "bytes per chunk, a power of two >= 8192; max IO = chunk - PAGE_SIZE (default 131072)");
 
 bool ibtrs_srv_always_invalidate;
-module_param_named(always_invalidate, ibtrs_srv_always_invalidate, bool, 0444);
+/* Writable: a path takes the value when it is set up (see SrvPath). */
+module_param_named(always_invalidate, ibtrs_srv_always_invalidate, bool, 0644);
 MODULE_PARM_DESC(always_invalidate,
-		 "re-register each chunk after every IO (not supported yet; default N)");
+		 "invalidate each chunk's MR on every request and re-register it with a new key, so a client can touch a chunk only while its request owns it; applies to paths set up after a change (default N)");
 
 int ibtrs_srv_max_sessions = 16;
 module_param_named(max_sessions, ibtrs_srv_max_sessions, int, 0444);
