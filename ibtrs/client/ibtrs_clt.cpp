@@ -856,8 +856,10 @@ void ClPath::stop(int err, bool failover) {
   users_wq.wait([this] { return users.load() == 0; });
   for (usize i = 0; i < cons.size(); i++)
     if (cons[i] && cons[i]->id) (void)cons[i]->id.disconnect();
-  // QP, then CQ (waits for a running handler, drops the rest): no
-  // completion can run after this (see QpHandle).
+  // Drain, QP, then CQ (waits for a running handler): no completion can
+  // run after this (see QpHandle).
+  for (usize i = 0; i < cons.size(); i++)
+    if (cons[i]) cons[i]->qp.drain();
   for (usize i = 0; i < cons.size(); i++) {
     if (!cons[i]) continue;
     cons[i]->qp.reset();
@@ -1084,7 +1086,7 @@ void ClPath::sysfs_remove() {
 static bool parse_one(const char* what, const char* name, const char* buf) {
   u64 v = 0;
   if (kx_kstrtou64(buf, 0, &v) == 0 && v == 1) return true;
-  kx_err("%s: %s: write 1, not '%s'\n", name, what, buf);
+  kx_err("%s: %s: write 1, not '%.*s'\n", name, what, kx::sysfs::shown_len(buf), buf);
   return false;
 }
 
@@ -1186,7 +1188,7 @@ long ibtrs_clt_sess::sysfs_store(int id, const char* buf, usize len, kx::sysfs::
     case IBTRS_CLT_ATTR_MPATH_POLICY: {
       auto p = ibtrs::mpath::parse_policy(buf, len);
       if (p.is_error()) {
-        kx_err("session %s: mpath_policy: unknown policy '%s'\n", name, buf);
+        kx_err("session %s: mpath_policy: unknown policy '%.*s'\n", name, kx::sysfs::shown_len(buf), buf);
         return -EINVAL;
       }
       policy.store(static_cast<u32>(p.value()));
@@ -1196,7 +1198,8 @@ long ibtrs_clt_sess::sysfs_store(int id, const char* buf, usize len, kx::sysfs::
       u64 v = 0;
       const bool neg = buf[0] == '-';
       if (kx_kstrtou64(buf + (neg ? 1 : 0), 0, &v) || (neg && v != 1) || (!neg && v > 9999)) {
-        kx_err("session %s: max_reconnect_attempts: -1..9999, not '%s'\n", name, buf);
+        kx_err("session %s: max_reconnect_attempts: -1..9999, not '%.*s'\n", name,
+               kx::sysfs::shown_len(buf), buf);
         return -EINVAL;
       }
       max_reconnect_attempts = neg ? -1 : static_cast<int>(v);
@@ -1234,7 +1237,8 @@ long ibtrs_clt_sess::add_path(const char* buf, usize len) {
   if (!p) return -ENOMEM;
   auto r = init_path(p, idx, src_str, dst_str);
   if (r.is_error()) {
-    kx_err("session %s: add_path: bad address '%s' (%d)\n", name, buf, r.error().code());
+    kx_err("session %s: add_path: bad address '%.*s' (%d)\n", name, kx::sysfs::shown_len(buf), buf,
+           r.error().code());
     destroy(p);
     return -EINVAL;
   }

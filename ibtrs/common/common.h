@@ -139,15 +139,23 @@ class SignalCounter {
   u32 interval_ = 1;
 };
 
-// The RC QP of a cm_id, destroyed WITHOUT ib_drain_qp. Teardown order
-// (ClPath::stop, SrvPath::teardown): rdma_disconnect (QP to error) ->
-// nothing posts any more (submitters / ops accounted) -> reset() here
-// (rdma_destroy_qp) -> free the CQ, which waits for a running completion
-// handler and drops the completions not yet reaped -> fail whatever is
-// still in flight. No handler can run after the CQ is freed, so no flush
-// completion is needed to know that; and ib_drain_qp, which waits without a
-// bound for the flush of a marker WR, is one place a misbehaving provider
-// (soft-RoCE has lost completions, test-bed.md) could hang a teardown.
+// The RC QP of a cm_id. Teardown order (ClPath::stop, SrvPath::teardown):
+// rdma_disconnect (QP to error) -> nothing posts any more (submitters / ops
+// accounted) -> drain() -> reset() (rdma_destroy_qp) -> free the CQ, which
+// waits for a running completion handler -> fail whatever is still in
+// flight.
+//
+// Why drain before destroy: soft-RoCE in 6.1 runs a QP's requester,
+// completer and responder as tasklets that schedule one another, and its
+// destroy kills them one by one with an unlocked "destroyed" check; a
+// completer still flushing the queue can re-schedule the requester after
+// its tasklet_kill, leaving a tasklet of a freed QP queued (the kernel's
+// "tasklet SCHED state not set" WARN in tasklet_clear_sched, seen while
+// the hostile peer made the server tear down thousands of paths). Once
+// ib_drain_qp has seen the flush of its marker WRs on both queues, those
+// tasks are idle and the error state refuses new packets, so nothing
+// schedules them during the destroy. The drain needs one free SQ and RQ
+// slot and CQ entry each: the queues and CQs are sized with room to spare.
 class QpHandle {
  public:
   QpHandle() = default;
@@ -169,6 +177,12 @@ class QpHandle {
   KX_NONCOPYABLE(QpHandle);
   ~QpHandle() { reset(); }
 
+  // ib_drain_qp: QP to error, waits for the flush of everything posted
+  // (see the class comment). Call after rdma_disconnect, once nothing
+  // posts any more, with the CQs still alive. Process context.
+  void drain() {
+    if (qp_) kx_ib_drain_qp(qp_);
+  }
   // rdma_destroy_qp. Process context.
   void reset() {
     if (!qp_) return;

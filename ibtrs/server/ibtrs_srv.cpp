@@ -160,10 +160,11 @@ struct SrvPath {
   Array<rdma::FastRegMr> mrs;
   OwnArray<ChunkRef> chunk_refs;
   bool registered = false;
-  // always_invalidate (module parameter, fixed at load): one MR per chunk,
-  // invalidated on every request and registered again with a new key that
-  // RKEY_RSP (one 8-byte message per chunk, DMA-mapped) tells the client.
-  const bool always_inv = ibtrs_srv_always_invalidate;
+  // always_invalidate (module parameter, read once when the path is set up;
+  // a later write applies to later paths): one MR per chunk, invalidated on
+  // every request and registered again with a new key that RKEY_RSP (one
+  // 8-byte message per chunk, DMA-mapped) tells the client.
+  const bool always_inv = __atomic_load_n(&ibtrs_srv_always_invalidate, __ATOMIC_RELAXED);
   RegFence reg_fence;  // in front of every REG_MR of an answer (common.h)
   Array<ChunkInv> invs;
   OwnArray<u8> rkey_rsp_buf;
@@ -830,7 +831,7 @@ long SrvPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFil
   if (id != IBTRS_SRV_ATTR_DISCONNECT) return -EIO;
   u64 v = 0;
   if (kx_kstrtou64(buf, 0, &v) || v != 1) {
-    kx_err("path %s: disconnect: write 1, not '%s'\n", name, buf);
+    kx_err("path %s: disconnect: write 1, not '%.*s'\n", name, kx::sysfs::shown_len(buf), buf);
     return -EINVAL;
   }
   // Asynchronous, as upstream: the close work removes this directory after
@@ -847,6 +848,8 @@ void SrvPath::teardown() {
   // answer on its QPs: wait for them (new requests are ignored, the path is
   // not CONNECTED), then QP, then CQ (see QpHandle).
   idle_wq.wait([this] { return inflight.load() == 0; });
+  for (usize i = 0; i < cons.size(); i++)
+    if (cons[i]) cons[i]->qp.drain();
   for (usize i = 0; i < cons.size(); i++) {
     if (!cons[i]) continue;
     cons[i]->qp.reset();
