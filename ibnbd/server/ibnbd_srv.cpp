@@ -252,7 +252,8 @@ long SessDev::sysfs_store(int id, const char* buf, usize len, sysfs::SelfFile) {
   if (id != IBNBD_SRV_ATTR_FORCE_CLOSE) return -EIO;
   u64 v = 0;
   if (kx_kstrtou64(buf, 10, &v) != 0 || v != 1) {
-    kx_err("%s@%s: force_close: write 1, not '%s'\n", mapping_path, sess->name, buf);
+    kx_err("%s@%s: force_close: write 1, not '%.*s'\n", mapping_path, sess->name,
+           kx::sysfs::shown_len(buf), buf);
     return -EINVAL;
   }
   if (sess->dying.load()) return -ENODEV;

@@ -4,6 +4,7 @@
 #include <linux/mm.h>
 #include <linux/gfp.h>
 #include <linux/printk.h>
+#include <linux/string.h>
 #include <linux/bug.h>
 #include <linux/ktime.h>
 #include <linux/random.h>
@@ -44,33 +45,40 @@ void kx_pages_free(void *addr, kx_u32 order)
 		free_pages((unsigned long)addr, order);
 }
 
+/*
+ * Callers write formats with or without a final newline; the record gets
+ * exactly one (a second one would print an empty line after it).
+ */
 static void kx_vlog(int level, bool ratelimited, struct va_format *vaf)
 {
+	size_t n = strlen(vaf->fmt);
+	const char *nl = (n && vaf->fmt[n - 1] == '\n') ? "" : "\n";
+
 	/* printk needs the level in the literal format: one call per level. */
 	switch (level) {
 	case KX_LOG_ERR:
 		if (ratelimited)
-			pr_err_ratelimited(KBUILD_MODNAME ": %pV\n", vaf);
+			pr_err_ratelimited(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		else
-			pr_err(KBUILD_MODNAME ": %pV\n", vaf);
+			pr_err(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		break;
 	case KX_LOG_WARN:
 		if (ratelimited)
-			pr_warn_ratelimited(KBUILD_MODNAME ": %pV\n", vaf);
+			pr_warn_ratelimited(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		else
-			pr_warn(KBUILD_MODNAME ": %pV\n", vaf);
+			pr_warn(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		break;
 	case KX_LOG_NOTICE:
-		pr_notice(KBUILD_MODNAME ": %pV\n", vaf);
+		pr_notice(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		break;
 	case KX_LOG_INFO:
 		if (ratelimited)
-			pr_info_ratelimited(KBUILD_MODNAME ": %pV\n", vaf);
+			pr_info_ratelimited(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		else
-			pr_info(KBUILD_MODNAME ": %pV\n", vaf);
+			pr_info(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		break;
 	default:
-		pr_debug(KBUILD_MODNAME ": %pV\n", vaf);
+		pr_debug(KBUILD_MODNAME ": %pV%s", vaf, nl);
 		break;
 	}
 }

@@ -35,6 +35,15 @@
 
 namespace kx::sysfs {
 
+// Length of a store() buffer without its trailing newlines, for logging what
+// was written on one line: kx_err("... '%.*s'", sysfs::shown_len(buf), buf).
+inline int shown_len(const char* buf) {
+  int n = 0;
+  while (buf[n]) n++;
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
+  return n;
+}
+
 // The file a store is running for. Valid only during that store.
 class SelfFile {
  public:

@@ -12,9 +12,19 @@ tko=$KCXX_ROOT/tests/kmod/ibtrs_test
 p=/sys/module/ibtrs_test_client/parameters
 param_ge() { (($(cat "$p/$1") >= $2)); }
 state_is() { [[ $(cat "$1/state") == "$2" ]]; }
-expect_einval() { # FILE VALUE
-	if echo "$2" >"$1" 2>/dev/null; then die "writing '$2' to $1 succeeded"; fi
-	echo "  refused: '$2' > ${1##*/}"
+# expect_einval FILE VALUE: the write fails with EINVAL and the kernel logs
+# exactly one line for it, which names the file and quotes VALUE on one line.
+expect_einval() {
+	local f=$1 v=$2 mark="kcxx-case32-$RANDOM$RANDOM" err lines n
+	echo "$mark" >/dev/kmsg
+	if err=$( { echo "$v" >"$f"; } 2>&1); then die "writing '$v' to $f succeeded"; fi
+	[[ $err == *"Invalid argument"* ]] || die "writing '$v' to ${f##*/}: '$err', not EINVAL"
+	lines=$(dmesg | sed -n "/$mark/,\$p" | sed 1d | grep -E 'ibtrs_(client|server):' || true)
+	n=$(grep -c . <<<"$lines" || true)
+	((n == 1)) || die "writing '$v' to ${f##*/}: $n kernel log lines, not 1: $lines"
+	[[ $lines == *"${f##*/}"* && $lines == *"'$v'"* ]] ||
+		die "writing '$v' to ${f##*/}: the log line does not name the file and quote the value: $lines"
+	echo "  refused: '$v' > ${f##*/} (EINVAL): ${lines#*] }"
 }
 
 rxe_setup 2
