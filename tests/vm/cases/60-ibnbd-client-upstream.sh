@@ -13,14 +13,8 @@ set -euo pipefail
 
 # On failure, leave nothing loaded for the next case (best effort).
 cleanup() {
-	local f
-	set +e
-	trap - ERR
-	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
-		[[ -e $f ]] && { echo force >"$f"; } 2>/dev/null
-	done
 	umount "$VMTEST_TMP/mnt" 2>/dev/null || true
-	rmmod ibnbd_client ibtrs_client rnbd_server rtrs_server rtrs_core 2>/dev/null || true
+	ibnbd_teardown ibnbd_client ibtrs_client rnbd_server rtrs_server rtrs_core
 	return 0
 }
 trap cleanup EXIT

@@ -42,6 +42,19 @@ unload_server() {
 server_has_no_open() { [[ -z $(ls /sys/class/ibnbd-server/ctl/devices 2>/dev/null) ]]; }
 # writes submitted so far on the device (stats: "read=N write=N ...")
 writes() { sed -n 's/.* write=\([0-9]*\).*/\1/p' "$S/stats"; }
+# force_unmap_checked TAG FIO_PID SEC: force-unmaps $name ($S) while fio
+# (FIO_PID) uses it; dies unless the disk goes within 20 s, fio ends, and
+# the session and the server's open go within SEC. Sets FIO_RC.
+force_unmap_checked() {
+	local tag=$1 pid=$2 sec=$3
+	echo force >"$S/unmap_device"
+	wait_for 20 test ! -e "/sys/block/$name" || die "($tag) $dev still present 20 s after the force unmap"
+	FIO_RC=0
+	wait "$pid" || FIO_RC=$?
+	((FIO_RC != 124)) || die "($tag) fio hung after the force unmap"
+	wait_for "$sec" test ! -d "/sys/class/ibtrs-client/$sess" || die "($tag) session $sess still there after its last unmap"
+	wait_for "$sec" server_has_no_open || die "($tag) server still has opens: $(ls /sys/class/ibnbd-server/ctl/devices)"
+}
 # fio takes seconds to start under TCG: wait for its first write.
 writing() { grep -q ' write=[1-9]' "$S/stats"; }
 
@@ -104,14 +117,8 @@ timeout 120 fio --name=force63 --filename="$dev" --direct=1 --ioengine=libaio --
 fpid=$!
 wait_for 60 more_writes || die "(2) fio did not start writing"
 t0=$SECONDS
-echo force >"$S/unmap_device"
-wait_for 20 test ! -e "/sys/block/$name" || die "(2) $dev still present 20 s after the force unmap"
-frc=0
-wait "$fpid" || frc=$?
-((frc != 124)) || die "(2) fio hung after the force unmap"
-wait_for 10 test ! -d "/sys/class/ibtrs-client/$sess" || die "(2) session $sess still there after its last unmap"
-wait_for 10 server_has_no_open || die "(2) server still has opens: $(ls /sys/class/ibnbd-server/ctl/devices)"
-echo "(2) force unmap under fio: $dev gone in $((SECONDS - t0)) s, fio exit $frc, session and server open gone"
+force_unmap_checked 2 "$fpid" 10
+echo "(2) force unmap under fio: $dev gone in $((SECONDS - t0)) s, fio exit $FIO_RC, session and server open gone"
 
 # (3) force unmap of a closed device with requests held
 name=$(ibnbd_map "$sess" "ip:$clt@ip:$srv" /dev/nullb0)
@@ -169,14 +176,8 @@ for how in at-once on-path-up; do
 	fi
 	read -r st <"$S/state"
 	t0=$SECONDS
-	echo force >"$S/unmap_device"
-	wait_for 20 test ! -e "/sys/block/$name" || die "(4 $how) $dev still present 20 s after the force unmap"
-	frc=0
-	wait "$fpid" || frc=$?
-	((frc != 124)) || die "(4 $how) fio hung after the force unmap during the remap"
-	wait_for 20 test ! -d "/sys/class/ibtrs-client/$sess" || die "(4 $how) session $sess still there after its last unmap"
-	wait_for 20 server_has_no_open || die "(4 $how) server still has opens: $(ls /sys/class/ibnbd-server/ctl/devices)"
-	echo "(4) force unmap $how (device state was $st): gone in $((SECONDS - t0)) s, fio exit $frc"
+	force_unmap_checked "4 $how" "$fpid" 20
+	echo "(4) force unmap $how (device state was $st): gone in $((SECONDS - t0)) s, fio exit $FIO_RC"
 done
 unload_server
 
