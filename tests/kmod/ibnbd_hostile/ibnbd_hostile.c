@@ -12,6 +12,14 @@
  * Devices (relative to the server's dev_search_path): `rw_dev` (opened rw
  * by session a, nsectors must equal `rw_sectors`), `ro_dev` (opened ro by
  * a, rw by b later).
+ *
+ * random_cases=N adds N randomised IO messages (seed `seed`, 0 = pick one;
+ * the seed used is printed and left in the parameter) on session a: each
+ * field is drawn valid or broken, and the answer must be 0 for a message
+ * with no defect and one of its defects' errnos otherwise (the rules of
+ * ibnbd/core/proto.h decode_io and ibnbd/core/srv_io.h plan_io, restated
+ * here independently). Valid writes stay at sector >= RND_FIRST_SECTOR, so
+ * the pattern written at sector 8 must read back unchanged afterwards.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -22,6 +30,8 @@
 #include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/string.h>
+#include <linux/random.h>
+#include <linux/sched.h>
 #include <asm/unaligned.h>
 #include <ibtrs.h>
 
@@ -46,6 +56,14 @@ MODULE_PARM_DESC(outside, "a path leaving the search path with '..'");
 static bool hold;
 module_param(hold, bool, 0444);
 
+static unsigned int random_cases;
+module_param(random_cases, uint, 0444);
+static unsigned long long seed;
+module_param(seed, ullong, 0444);
+static int random_defective;
+module_param(random_defective, int, 0444);
+MODULE_PARM_DESC(random_defective, "random cases that carried at least one defect");
+
 static int tried;
 module_param(tried, int, 0444);
 static int failed = -1;
@@ -53,7 +71,9 @@ module_param(failed, int, 0444);
 
 /* RNBD 2.0 wire (drivers/block/rnbd/rnbd-proto.h layout, little-endian). */
 enum { T_SESS_INFO = 0, T_SESS_INFO_RSP = 1, T_OPEN = 2, T_OPEN_RSP = 3, T_IO = 4, T_CLOSE = 5 };
-enum { OP_READ = 0, OP_WRITE = 1, OP_FLUSH = 2, OP_DISCARD = 3, OP_WRITE_SAME = 5 };
+enum { OP_READ = 0, OP_WRITE = 1, OP_FLUSH = 2, OP_DISCARD = 3, OP_SECURE_ERASE = 4,
+       OP_WRITE_SAME = 5, OP_WRITE_ZEROES = 0x80 };
+enum { F_SYNC = 1u << 8, F_FUA = 1u << 9, F_PREFLUSH = 1u << 10 };
 #define OPEN_SIZE 264
 #define OPEN_NAME_OFF 6
 #define OPEN_NAME_LEN 255
@@ -222,6 +242,244 @@ static void hclose(struct hsess *h)
 	memset(h, 0, sizeof(*h));
 }
 
+
+/* ---- randomised IO messages ------------------------------------------- */
+
+#define RND_FIRST_SECTOR 64	/* below: the fixed items' data, never written */
+#define RND_MAX_SECTORS 128	/* 64 KiB per request, below every max_io_size */
+
+static u64 rnd_state;
+
+static u64 rnd(void)	/* xorshift64*: reproducible from the printed seed */
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return rnd_state * 0x2545F4914F6CDD1DULL;
+}
+
+static u32 rnd_below(u32 n)
+{
+	return (u32)(rnd() % n);
+}
+
+/* The answers a message may get: 0 alone for a valid one, else its defects' errnos. */
+struct allowed {
+	int err[8];
+	int n;
+};
+
+static void allow(struct allowed *a, int err)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->err[i] == err)
+			return;
+	if (a->n < ARRAY_SIZE(a->err))
+		a->err[a->n++] = err;
+}
+
+static bool allowed_has(const struct allowed *a, int got)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->err[i] == got)
+			return true;
+	return false;
+}
+
+static void random_io(u32 rw_id, u64 ns_rw, u32 ro_id, u64 ns_ro, u32 n)
+{
+	u8 m[IO_SIZE];
+	struct allowed a = {};
+	u32 id, op, flags, bi_size, data_len, msg_len;
+	u64 sector, ns;
+	u16 prio = 0;
+	int dir, got, pick;
+	bool ro = false, ranged, defect;
+	const char *what;
+
+	/* Device: mostly the rw open, some the ro open, some unknown ids. */
+	pick = rnd_below(20);
+	if (pick < 14) {
+		id = rw_id, ns = ns_rw;
+	} else if (pick < 17) {
+		id = ro_id, ns = ns_ro, ro = true;
+	} else {
+		do
+			id = (u32)rnd();
+		while (id == rw_id || id == ro_id);
+		ns = 0;
+		allow(&a, -ENOTCONN);
+	}
+	/* Op. */
+	pick = rnd_below(100);
+	if (pick < 35)
+		op = OP_READ;
+	else if (pick < 70)
+		op = OP_WRITE;
+	else if (pick < 80)
+		op = OP_FLUSH;
+	else if (pick < 85)
+		op = OP_DISCARD;
+	else if (pick < 88)
+		op = OP_SECURE_ERASE;
+	else if (pick < 91)
+		op = OP_WRITE_SAME;
+	else if (pick < 94)
+		op = OP_WRITE_ZEROES;	/* not negotiated by this client */
+	else
+		op = 6 + rnd_below(0x80 - 6);	/* no such op */
+	ranged = op != OP_FLUSH;
+	if (op >= OP_WRITE_SAME)	/* refused by 6.1 servers / unknown / not negotiated */
+		allow(&a, -EOPNOTSUPP);
+	/* null_blk without discard=1: no discard, no secure erase. */
+	if ((op == OP_DISCARD || op == OP_SECURE_ERASE) && ns)
+		allow(&a, -EOPNOTSUPP);
+	if (ns && ro && op != OP_READ && op != OP_FLUSH)
+		allow(&a, -EROFS);
+	/* Flags. */
+	pick = rnd_below(20);
+	flags = pick < 13 ? 0 : pick < 15 ? F_FUA : pick < 17 ? F_SYNC : pick < 18 ? F_PREFLUSH : 0;
+	if (pick >= 18) {
+		flags = 1u << (11 + rnd_below(21));	/* bits 11..31: none is valid here */
+		allow(&a, -EPROTO);
+	}
+	/* Length. */
+	pick = rnd_below(20);
+	if (!ranged) {
+		bi_size = pick < 17 ? 0 : 512 * (1 + rnd_below(8));
+		if (bi_size)
+			allow(&a, -EINVAL);
+	} else if (pick < 17) {
+		bi_size = 512 * (1 + rnd_below(RND_MAX_SECTORS));
+	} else if (pick < 19) {
+		bi_size = 1 + rnd_below(RND_MAX_SECTORS * 512 - 1);
+		if (bi_size % 512 == 0)
+			bi_size++;
+		allow(&a, -EINVAL);
+	} else {
+		bi_size = 0;
+		allow(&a, -EINVAL);
+	}
+	/* Sector: inside, straddling the end, past it, or overflowing. */
+	pick = rnd_below(20);
+	if (!ranged || pick < 15) {
+		u64 room = ns > RND_FIRST_SECTOR + RND_MAX_SECTORS ? ns - RND_FIRST_SECTOR - RND_MAX_SECTORS : 1;
+
+		sector = ranged ? RND_FIRST_SECTOR + rnd() % room : rnd();
+	} else if (pick < 17) {
+		sector = ns ? ns - 1 - rnd_below(bi_size / 512 ? bi_size / 512 : 1) : rnd_below(1 << 20);
+		if (ns && sector + DIV_ROUND_UP(bi_size, 512) > ns)
+			allow(&a, -ERANGE);
+		if (!ns)
+			allow(&a, -ERANGE);
+	} else if (pick < 19) {
+		sector = ns + rnd_below(1 << 20);
+		allow(&a, -ERANGE);
+	} else {
+		sector = ~0ull - rnd_below(1 << 10);
+		allow(&a, -ERANGE);
+	}
+	/* I/O priority: class above IDLE (3) is refused. */
+	if (rnd_below(10) == 0) {
+		prio = (u16)rnd();
+		if ((prio >> 13) > 3)
+			allow(&a, -EINVAL);
+	}
+	/* RTRS direction: READ must be a READ, FLUSH either, the rest WRITE. */
+	dir = op == OP_READ ? IBTRS_READ : op == OP_FLUSH ? (rnd_below(2) ? IBTRS_READ : IBTRS_WRITE) :
+								   IBTRS_WRITE;
+	if (op != OP_FLUSH && rnd_below(12) == 0) {
+		dir = dir == IBTRS_READ ? IBTRS_WRITE : IBTRS_READ;
+		allow(&a, -EPROTO);
+	}
+	/* Data: READ/WRITE carry bi_size bytes, the others none. */
+	if (op == OP_READ || op == OP_WRITE)
+		data_len = bi_size;
+	else if (op == OP_WRITE_SAME)
+		data_len = 512;
+	else
+		data_len = 0;
+	if (rnd_below(12) == 0) {
+		data_len = data_len ? data_len - 1 - rnd_below(min_t(u32, data_len, 512)) : 512;
+		if (op != OP_WRITE_SAME || data_len == 0 || bi_size % data_len)
+			allow(&a, -EMSGSIZE);
+	}
+	if (op == OP_WRITE_SAME && (data_len == 0 || bi_size % data_len))
+		allow(&a, -EMSGSIZE);
+	/* Message length: a short message is only ever EBADMSG. */
+	msg_len = IO_SIZE;
+	if (rnd_below(25) == 0) {
+		msg_len = 1 + rnd_below(IO_SIZE - 1);
+		a.n = 0;
+		allow(&a, -EBADMSG);
+	}
+	defect = a.n != 0;
+	if (!defect)
+		allow(&a, 0);
+	else
+		random_defective++;
+
+	memset(m, 0, sizeof(m));
+	put_unaligned_le16(T_IO, m);
+	put_unaligned_le32(id, m + 4);
+	put_unaligned_le64(sector, m + 8);
+	put_unaligned_le32(op | flags, m + 16);
+	put_unaligned_le32(bi_size, m + 20);
+	put_unaligned_le16(prio, m + 24);
+	if (op == OP_WRITE && data_len)
+		memset(buf, (u8)n, data_len);
+	got = xfer(&sa, dir, m, msg_len, data_len);
+	tried++;
+	if (allowed_has(&a, got))
+		return;
+	nfail++;
+	what = defect ? "defective" : "valid";
+	if (nfail <= 20) {
+		char list[64];
+		int i, off = 0;
+
+		for (i = 0; i < a.n; i++)
+			off += scnprintf(list + off, sizeof(list) - off, " %d", a.err[i]);
+		pr_info("ibnbd_hostile: FAIL random #%u (%s): id=%u op=%#x flags=%#x sector=%llu bi_size=%u prio=%#x dir=%s data_len=%u msg_len=%u: got %d, allowed:%s\n",
+			n, what, id, op, flags, sector, bi_size, prio, dir == IBTRS_READ ? "read" : "write",
+			data_len, msg_len, got, list);
+	}
+}
+
+static void random_phase(u32 rw_id, u64 ns_rw, u32 ro_id, u64 ns_ro)
+{
+	const int fail_before = nfail;
+	int err;
+	u32 i;
+
+	if (!random_cases)
+		return;
+	if (!seed)
+		seed = get_random_u64() | 1;
+	rnd_state = seed;
+	pr_info("ibnbd_hostile: random phase: %u cases, seed=%llu\n", random_cases, seed);
+	for (i = 0; i < random_cases; i++) {
+		random_io(rw_id, ns_rw, ro_id, ns_ro, i);
+		if (nfail - fail_before >= 50) {
+			pr_info("ibnbd_hostile: random phase stopped after %u cases: 50 failures\n", i + 1);
+			break;
+		}
+		cond_resched();
+	}
+	pr_info("ibnbd_hostile: random phase: %u cases, %d defective, %d wrong answers, seed=%llu\n",
+		i, random_defective, nfail - fail_before, seed);
+	/* The fixed items' pattern at sector 8 is still there, and IO works. */
+	memset(buf, 0, 4096);
+	err = io(&sa, rw_id, 8, OP_READ, 4096);
+	if (!err && (((u8 *)buf)[17] != 0x11 || ((u8 *)buf)[4095] != 0x5a))
+		err = -EIO;
+	expect("random_phase_left_data_intact", err, 0);
+}
+
 static void run(void)
 {
 	char name[OPEN_NAME_LEN];
@@ -323,6 +581,8 @@ static void run(void)
 	expect("good_flush", io(&sa, rw_id, 0, OP_FLUSH, 0), 0);
 	expect("good_write_fua", io(&sa, rw_id, 16, OP_WRITE | (1u << 9), 4096), 0);
 	expect("good_write_last_sector", io(&sa, rw_id, ns - 1, OP_WRITE, 512), 0);
+
+	random_phase(rw_id, ns, ro_id, ro_ns);
 
 	/* Access modes across sessions: a has rw_dev rw and ro_dev ro. */
 	expect("b_second_rw_refused", open_dev(&sb, rw_dev, 1, NULL, NULL), -EPERM);

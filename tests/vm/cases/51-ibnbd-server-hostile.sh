@@ -9,16 +9,23 @@
 # (the runner checks dmesg). Then with hold=1 the opens stay, and the
 # server's sysfs must show them (access_mode, read_only, mapping_path);
 # force_close refuses bad input with EINVAL and closes one open.
-# timeout: 400
+# The first load adds IBNBD51_RANDOM (default 10000) randomised IO messages
+# (seed IBNBD51_SEED, default random, printed): valid ones must succeed,
+# defective ones must get one of their defects' errnos. Meanwhile a
+# well-behaved client (our ibnbd-client, its own session and device) runs
+# fio verify=crc32c against the same server and must see no error.
+# Prints: items tried, random cases (defective, wrong answers), seed, fio
+# errors.
+# timeout: 600
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 ctl=/sys/class/ibnbd-server/ctl
 rxe_setup 1
 # A failed earlier case may have left modules loaded (with other parameters).
-for m in ibnbd_hostile ibnbd_server ibtrs_client ibtrs_server null_blk; do unload_ko $m; done
-modprobe null_blk memory_backed=1 gb=1 nr_devices=2
-wait_for 10 test -b /dev/nullb1 || die "no /dev/nullb1"
+for m in ibnbd_hostile ibnbd_client ibnbd_server ibtrs_client ibtrs_server null_blk; do unload_ko $m; done
+modprobe null_blk memory_backed=1 gb=1 nr_devices=3
+wait_for 10 test -b /dev/nullb2 || die "no /dev/nullb2"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 load_ko "$KCXX_ROOT/ibnbd/server/ibnbd-server.ko" dev_search_path=/dev
@@ -35,7 +42,10 @@ hostile() {
 	log=$(dmesg | sed -n "/$mark/,\$p")
 	grep -E "ibnbd_hostile: (FAIL|summary)" <<<"$log" || true
 	echo "ibnbd_hostile $*: tried=$tried failed=$failed"
-	((tried >= 40)) || die "only $tried items tried"
+	grep -E "ibnbd_hostile: random phase: [0-9]+ cases, [0-9]+ defective" <<<"$log" | sed 's/^.*ibnbd_hostile: /figures: /' || true
+	local want=40 a
+	for a in "$@"; do [[ $a == random_cases=* ]] && want=$((want + ${a#random_cases=})); done
+	((tried >= want)) || die "only $tried items tried (want >= $want)"
 	((failed == 0)) || die "$failed hostile items got the wrong answer"
 	# One log line per refusal, rate limited: the server said why.
 	grep -c "ibnbd_server: session hostilea" <<<"$log" | sed 's/^/server log lines for hostilea: /'
@@ -44,7 +54,40 @@ hostile() {
 }
 
 no_devices() { [[ -z $(ls "$ctl/devices") ]]; }
-hostile
+
+# The well-behaved client: our ibnbd-client, session good51, nullb2; fio
+# verify runs back to back until the hostile load is over.
+load_ko "$KCXX_ROOT/ibnbd/client/ibnbd-client.ko"
+good=/dev/$(ibnbd_map good51 "ip:$(rxe_ip 0 2)@ip:$(rxe_ip 0 1)" nullb2)
+work=$VMTEST_TMP/c51
+rm -rf "$work"
+mkdir -p "$work"
+good_loop() {
+	local n=0 rc
+	while [[ ! -e $work/stop ]]; do
+		n=$((n + 1))
+		rc=0
+		timeout 300 fio --name=good --filename="$good" --direct=1 --ioengine=libaio --iodepth=8 \
+			--rw=randrw --bsrange=4k-64k --size=16m --offset=$(((n % 4) * 16))m \
+			--verify=crc32c --verify_fatal=1 --randrepeat=0 >"$work/fio.$n" 2>&1 || rc=$?
+		echo "$n $rc" >>"$work/runs"
+	done
+}
+: >"$work/runs"
+good_loop &
+good_pid=$!
+random_cases=${IBNBD51_RANDOM:-10000}
+hostile random_cases="$random_cases" seed="${IBNBD51_SEED:-0}"
+touch "$work/stop"
+wait "$good_pid"
+runs=$(wc -l <"$work/runs")
+for n in $(seq 1 "$runs"); do
+	fio_check "$work/fio.$n" "$(awk -v n="$n" '$1 == n { print $2 }' "$work/runs")" "good client fio run $n" >/dev/null
+done
+((runs >= 1)) || die "the good client's fio never finished"
+echo "figures: good client during the hostile load: $runs fio verify runs, 0 errors"
+echo normal >"/sys/block/${good#/dev/}/ibnbd/unmap_device" || die "unmap of the good client's $good"
+unload_ko ibnbd_client
 wait_for 10 no_devices || die "devices left open after the sessions closed: $(ls $ctl/devices)"
 
 hostile hold=1
