@@ -254,6 +254,24 @@ ibnbd_wait_state() {
 		die "/dev/$name did not become $want in $sec s (state $(cat "$f" 2>/dev/null || echo gone))"
 }
 
+# fio_loop WORK SLOTS SLOT_MB FIO_ARG...: runs `fio FIO_ARG...` back to back
+# until WORK/stop exists (start it in the background). Run n works on slot
+# n % SLOTS (--offset=(n % SLOTS) * SLOT_MB MiB), is bounded by 600 s, writes
+# its output to WORK/fio.<n> and appends "<n> <exit code>" to WORK/runs
+# (truncated first). A fio job given --verify checks its own writes, so a
+# run that fails or reports a verify error means data was lost.
+fio_loop() {
+	local work=${1:?fio_loop WORK SLOTS SLOT_MB FIO_ARG...} slots=${2:?} slot_mb=${3:?} n=0 rc
+	shift 3
+	: >"$work/runs"
+	while [[ ! -e $work/stop ]]; do
+		n=$((n + 1))
+		rc=0
+		timeout 600 fio "$@" --offset=$(((n % slots) * slot_mb))m >"$work/fio.$n" 2>&1 || rc=$?
+		echo "$n $rc" >>"$work/runs"
+	done
+}
+
 fio_check() {
 	local log=${1:?fio_check LOG RC WHAT} rc=${2:?} what=${3:-fio}
 	if ((rc != 0)) || grep -qE 'err= *[1-9]|verify: bad|verify failed|bad magic' "$log"; then

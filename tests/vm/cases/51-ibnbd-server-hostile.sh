@@ -62,19 +62,8 @@ good=/dev/$(ibnbd_map good51 "ip:$(rxe_ip 0 2)@ip:$(rxe_ip 0 1)" nullb2)
 work=$VMTEST_TMP/c51
 rm -rf "$work"
 mkdir -p "$work"
-good_loop() {
-	local n=0 rc
-	while [[ ! -e $work/stop ]]; do
-		n=$((n + 1))
-		rc=0
-		timeout 300 fio --name=good --filename="$good" --direct=1 --ioengine=libaio --iodepth=8 \
-			--rw=randrw --bsrange=4k-64k --size=16m --offset=$(((n % 4) * 16))m \
-			--verify=crc32c --verify_fatal=1 --randrepeat=0 >"$work/fio.$n" 2>&1 || rc=$?
-		echo "$n $rc" >>"$work/runs"
-	done
-}
-: >"$work/runs"
-good_loop &
+fio_loop "$work" 4 16 --name=good --filename="$good" --direct=1 --ioengine=libaio --iodepth=8 \
+	--rw=randrw --bsrange=4k-64k --size=16m --verify=crc32c --verify_fatal=1 --randrepeat=0 &
 good_pid=$!
 random_cases=${IBNBD51_RANDOM:-10000}
 hostile random_cases="$random_cases" seed="${IBNBD51_SEED:-0}"

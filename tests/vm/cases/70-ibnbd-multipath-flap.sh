@@ -98,22 +98,10 @@ path_up 0 && path_up 1 || die "paths not both connected: $(path_state 0) $(path_
 echo "mapped /dev/nullb0 as $dev over two paths"
 
 # fio back to back until $work/stop exists: each run writes 32 MiB of random
-# 4k..128k blocks at iodepth 16 and verifies them (crc32c). A run's exit code
-# and its error/verify lines are kept.
-fio_loop() {
-	local n=0 rc
-	while [[ ! -e $work/stop ]]; do
-		n=$((n + 1))
-		rc=0
-		timeout 600 fio --name=flap --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
-			--rw=randrw --bsrange=4k-128k --size=32m --offset=$(((n % 8) * 64))m \
-			--verify=crc32c --verify_fatal=1 --randrepeat=0 --output-format=terse \
-			>"$work/fio.$n" 2>&1 || rc=$?
-		echo "$n $rc" >>"$work/runs"
-	done
-}
-: >"$work/runs"
-fio_loop &
+# 4k..128k blocks at iodepth 16 and verifies them (crc32c).
+fio_loop "$work" 8 64 --name=flap --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
+	--rw=randrw --bsrange=4k-128k --size=32m --verify=crc32c --verify_fatal=1 --randrepeat=0 \
+	--output-format=terse &
 fio_loop=$!
 wait_for 60 test -s "$work/runs" || die "the first fio run did not finish"
 
