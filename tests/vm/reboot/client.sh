@@ -52,12 +52,17 @@ echo "mapped the server's /dev/vda as $dev over 2 paths, io_fail_timeout_sec=$(c
 
 # State monitor: one line per change of (device, path 0, path 1).
 mon() {
-	local last= cur
+	local last= cur cut=0
 	while :; do
 		cur="$(cat "$S/state" 2>/dev/null || echo gone) $(cat "$PS/$P0/state" 2>/dev/null || echo -) $(cat "$PS/$P1/state" 2>/dev/null || echo -)"
 		if [[ $cur != "$last" ]]; then
 			echo "$(date +%s.%N | cut -c1-14) $cur" >>"$CTL/clt.states"
 			last=$cur
+			# Path 1 down alone (the server's link cut), then back: tell
+			# the server, which waits for it before its power cut.
+			[[ $cur == "open connected "* && $cur != *" connected connected" ]] && cut=1
+			((cut)) && [[ $cur == "open connected connected" && ! -e $CTL/clt.p1back ]] &&
+				ctl_put clt.p1back "$(date +%s)"
 		fi
 		sleep 0.25
 	done
@@ -98,8 +103,11 @@ fio_check "$fio_log" "$rc" "fio across the reboot"
 [[ $(basename "$(readlink -f "$link")") == "$name" ]] || die "$dev is not the same device after the remap"
 # Path 1 must have failed during the server-side link cut while the device
 # stayed open (path 0 carried the IO).
-grep -qE '^[0-9.]+ open connected (connecting|disconnected)$' "$CTL/clt.states" ||
-	die "no sign of path 1 failing alone during the link cut: $(cat "$CTL/clt.states")"
+# Then path 1 reconnected by itself, and only after that the device closed.
+awk '$2 == "open" && $3 == "connected" && $4 != "connected" { cut = 1 }
+	cut && $2 == "open" && $3 == "connected" && $4 == "connected" { back = 1 }
+	back && $2 == "closed" { ok = 1 } END { exit !ok }' "$CTL/clt.states" ||
+	die "not seen: path 1 failing alone (device open), reconnecting, then the device closing: $(cat "$CTL/clt.states")"
 echo "states:"
 cat "$CTL/clt.states"
 echo "stats: $(cat "$S/stats")"

@@ -5,7 +5,8 @@
 # (cache=writethrough: the guest sees no volatile write cache, a completed
 # write is in the host file), exported by OUR ibnbd-server as /dev/vda.
 # Boot 1: export, wait until the client's fio writes, cut path 1 at this side
-#   (ip link down on NIC 1) for CUT_SEC, restore it, signal srv1.cutdone and
+#   (ip link down on NIC 1) for CUT_SEC, restore it, wait until the client
+#   reports path 1 connected again (clt.p1back), signal srv1.cutdone and
 #   wait to be powered off by the host (qemu killed: no unload, no goodbye).
 # Boot 2: load everything again by itself (nothing from the client side),
 #   signal srv2.ready, serve until the host writes "stop" (the client has
@@ -33,7 +34,7 @@ server_open() { [[ -n $(ls /sys/class/ibnbd-server/ctl/devices 2>/dev/null) ]]; 
 if [[ $BOOT == 1 ]]; then
 	ctl_wait clt.fio 300
 	wait_for 30 server_open || die "the client's open did not arrive"
-	sleep 5
+	sleep 3
 	echo "cutting path 1 at the server side: ip link set $NIC1 down for $CUT_SEC s"
 	ip link set "$NIC1" down
 	ctl_put srv1.cut "$(date +%s)"
@@ -43,9 +44,10 @@ if [[ $BOOT == 1 ]]; then
 	ip addr replace 10.98.1.1/24 dev "$NIC1"
 	ctl_put srv1.healed "$(date +%s)"
 	echo "path 1 restored"
-	# The client reconnects path 1 (reconnect_delay_sec=1, backoff); let
-	# IO flow on both paths before the power cut.
-	sleep 12
+	# The client reconnects path 1 by itself (reconnect_delay_sec=1 with
+	# backoff) and says so; then IO flows on both paths before the power cut.
+	ctl_wait clt.p1back 120
+	sleep 3
 	ctl_put srv1.cutdone "$(date +%s)"
 	echo "waiting for the power cut"
 	sleep 600
