@@ -10,12 +10,15 @@
 #     (io_fail_timeout_sec longer than the reboot) under fio verify=crc32c.
 # Two virtio NICs per guest, NIC k of one joined to NIC k of the other by a
 # qemu UDP socket link on 127.0.0.1 (connectionless: a link survives either
-# guest's power-off); soft-RoCE on every NIC. Sequence: the server cuts path
-# 1 at its side (ip link down, 10 s) and restores it; the host then powers
-# the server off (qemu killed: no unload, nothing sent to the client) and
-# boots it again; it loads its modules by itself; the client device goes
-# closed -> open by itself and fio ends with 0 errors, its verify pass
-# reading back blocks written before the power cut. Guest<->host signals are
+# guest's power-off); soft-RoCE on every NIC. Sequence: the client writes
+# 8 MiB regions back to back with fio (crc32c verify headers); the server
+# cuts path 1 at its side (NIC 1 drops all traffic both ways for 10 s, tc)
+# and restores it, the client's path 1 fails and reconnects by itself; the
+# host then powers the server off (qemu killed: no unload, nothing sent to
+# the client) and boots it again; it loads its modules by itself; the client
+# device goes closed -> open by itself, no write fails (held, then re-sent),
+# and fio --verify_only reads every region back with 0 errors, those written
+# before the power cut from the rebooted server's disk. Guest<->host signals are
 # files in a 9p share (build/vm/reboot/ctl). Every guest's kernel log
 # (including the powered-off boot's) is checked for the runner's bad lines.
 # Result: "vm-reboot: PASS|FAIL ..." and "N passed, N failed"; exit 0 iff PASS.
@@ -39,7 +42,7 @@ done
 
 rm -rf "$RUN"
 mkdir -p "$CTL"
-truncate -s 128M "$RUN/disk.img"
+truncate -s 1G "$RUN/disk.img"   # sparse; client.sh: DISK_MB
 KVER=$(scripts/kver.sh) || exit 2
 # Build the initramfs once here: the two run.sh below would race on it.
 scripts/vm/mkinitramfs.sh "$ROOT/build/vm/initramfs-$KVER.cpio.gz" "$KVER" || exit 2
@@ -109,7 +112,7 @@ if wait_ctl srv1.cutdone 420 "$srv1" "$clt"; then
 	kill -TERM "$srv1"   # run.sh kills qemu: a power cut
 	wait "$srv1" 2>/dev/null
 	if [[ $WIPE == 1 ]]; then
-		dd if=/dev/zero of="$RUN/disk.img" bs=1M count=128 conv=notrunc status=none
+		truncate -s 0 "$RUN/disk.img" && truncate -s 1G "$RUN/disk.img"
 		echo "vm-reboot: KCXX_REBOOT_WIPE=1: disk image zeroed while the server is off"
 	fi
 	echo 2 >"$CTL/boot"
