@@ -128,7 +128,7 @@ for ((i = 0; i < n; i++)); do
 	fio_region "$i" --verify_only >"$log" 2>&1 || rc=$?
 	if ((rc != 0)) || grep -qE 'err= *[1-9]|verify: bad|verify failed|bad magic' "$log"; then
 		bad=$((bad + 1))
-		echo "verify of region $i ($( ((i < pre)) && echo "written before the power cut" || echo "written after it")) FAILED (fio exit $rc):"
+		echo "verify of region $i ($( ((i < pre)) && echo "completed before the power cut" || echo "written across or after it")) FAILED (fio exit $rc):"
 		grep -aE 'verify|err=|bad' "$log" | head -n 5 | sed 's/^/    /'
 	fi
 done
@@ -148,8 +148,9 @@ awk '$2 == "open" && $3 == "connected" && $4 != "connected" { cut = 1 }
 echo "states:"
 cat "$CTL/clt.states"
 echo "stats: $(cat "$S/stats")"
-echo "figures: $n passes ($pre before the power cut) in $((t_written - t_fio)) s, device closed $((t_open - t_closed)) s (io_fail_timeout_sec=$IO_FAIL_SEC), verify $((n * REGION_MB)) MiB in $((t_end - t_written)) s, 0 errors"
-ctl_put clt.figures "passes=$n before_cut=$pre write_s=$((t_written - t_fio)) closed_s=$((t_open - t_closed)) verify_MiB=$((n * REGION_MB)) verify_s=$((t_end - t_written)) errors=0"
+held=$(sed -n 's/.* held=\([0-9]*\).*/\1/p' "$S/stats")
+echo "figures: $n passes ($pre before the power cut) in $((t_written - t_fio)) s, device closed $((t_open - t_closed)) s (io_fail_timeout_sec=$IO_FAIL_SEC), $held requests held, verify $((n * REGION_MB)) MiB in $((t_end - t_written)) s, 0 errors"
+ctl_put clt.figures "passes=$n before_cut=$pre write_s=$((t_written - t_fio)) closed_s=$((t_open - t_closed)) held=$held verify_MiB=$((n * REGION_MB)) verify_s=$((t_end - t_written)) errors=0"
 echo normal >"$S/unmap_device"
 wait_for 20 test ! -e "/sys/block/$name" || die "$dev still there after the unmap"
 wait_for 20 test ! -d "/sys/class/ibtrs-client/$sess" || die "session still there after the last unmap"
