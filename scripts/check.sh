@@ -12,7 +12,7 @@
 #              Debian's linux-source-6.1 into build/upstream
 #   vm         boot the qemu guest and run tests/vm/cases
 #   vm-reboot  two guests: the server guest is powered off and booted again
-#              under the client's fio verify (scripts/vm-reboot-test.sh, ~6 min)
+#              under the client's fio verify (scripts/vm-reboot-test.sh, 5-7.5 min)
 # The last line is the total "check: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
