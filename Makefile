@@ -7,6 +7,7 @@
 # make unit       host unit tests only (GoogleTest, ASan + UBSan)
 # make hostile    the userspace hostile RTRS peer (tests/hostile) for case 80
 # make vmtest     guest tests only (CASES='glob ...' selects cases)
+# make vmreboot   two-guest storage reboot test (scripts/vm-reboot-test.sh)
 # make fuzz       host libFuzzer pass over the wire decoders and the map_device
 #                 parser (FUZZ_SECONDS=30 per target)
 # make tool       the ibnbd command-line tool (build/tools/ibnbd)
@@ -29,7 +30,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KX_CXX ?= g++
 J ?= $(shell nproc)
 
-.PHONY: all modules clean clean-modules check unit vmtest buildtests demo deps fuzz hostile \
+.PHONY: all modules clean clean-modules check unit vmtest vmreboot buildtests demo deps fuzz hostile \
 	tool install install-modules install-tool uninstall bench
 
 all: modules
@@ -66,6 +67,10 @@ hostile:
 
 vmtest: modules hostile tool
 	bash scripts/vm-test.sh $(CASES)
+
+# Two guests: storage (server guest) power-off and reboot under fio verify.
+vmreboot: modules
+	bash scripts/vm-reboot-test.sh
 
 demo: modules
 	bash scripts/demo.sh

@@ -11,6 +11,8 @@
 #   upstream   build the upstream rtrs/rnbd modules (interop peer) from
 #              Debian's linux-source-6.1 into build/upstream
 #   vm         boot the qemu guest and run tests/vm/cases
+#   vm-reboot  two guests: the server guest is powered off and booted again
+#              under the client's fio verify (scripts/vm-reboot-test.sh, 5-7.5 min)
 # The last line is the total "check: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -107,5 +109,11 @@ read -r p f < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/vm
 if [[ ${PIPESTATUS[0]:-0} != 0 || -z ${p:-} ]]; then p=${p:-0} f=${f:-1}; fi
 # vm-test.sh itself may fail the run (panic on the console) with all cases passed.
 if ! grep -q "FAILED" <<<"${phase_lines[-1]}"; then count "$p" "$f"; else count "$p" "$((f > 0 ? f : 1))"; fi
+
+# The two-guest storage reboot (one test: "1 passed, 0 failed" or the reverse).
+run_phase vm-reboot bash scripts/vm-reboot-test.sh
+rrc=$?
+read -r p f < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/vm-reboot.log" | tail -n1)
+if ((rrc != 0)); then count 0 1; else count "${p:-0}" "${f:-1}"; fi
 
 finish

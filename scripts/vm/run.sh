@@ -9,14 +9,19 @@
 # which the guest prints as "KCXX-EXIT: <n>". Without that line (panic, hang,
 # timeout) the run fails: 124 on timeout, 125 otherwise, and the last 60
 # console lines are printed.
+# Environment: KCXX_VM_MEM (MiB, default 4096), KCXX_VM_SMP (vCPUs, default 2),
+# KCXX_VM_QEMU_ARGS (extra qemu arguments, blank-separated; used by
+# scripts/vm-reboot-test.sh for the NICs, a disk and a control share).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
 TIMEOUT=600
 LOG=
 MEM=${KCXX_VM_MEM:-4096}
+SMP=${KCXX_VM_SMP:-2}
+read -r -a EXTRA <<<"${KCXX_VM_QEMU_ARGS:-}"
 
-usage() { sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 while (($#)); do
 	case $1 in
@@ -74,11 +79,11 @@ APPEND="console=ttyS0 quiet panic=-1 kcxx.script=$(enc_arg "$SCRIPT") kcxx.kver=
 PIDFILE=$VMDIR/qemu.$$.pid
 QRCFILE=$VMDIR/qemu.$$.rc
 rm -f "$PIDFILE" "$QRCFILE"
-QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m "$MEM"
+QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM"
 	-nographic -no-reboot -nic none -pidfile "$PIDFILE"
 	-kernel "$KERNEL" -initrd "$INITRD"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
-	-append "$APPEND")
+	-append "$APPEND" "${EXTRA[@]}")
 
 # If we are interrupted or killed, take qemu down with us.
 on_signal() {
