@@ -169,7 +169,7 @@ for pd in "$c"/paths/*/; do
 	done
 	lat=$(sv "$pd/cur_latency")
 	eq "$name cur_latency" "$(jq -r .cur_latency_ns <<<"$pj")" "${lat% ns}"
-	read -r rc rb wc wb infl fo <<<"$(sv "$pd/stats/rdma")"
+	read -r rc rb wc wb infl fo _ <<<"$(sv "$pd/stats/rdma")"
 	for kv in read_cnt=$rc read_bytes=$rb write_cnt=$wc write_bytes=$wb inflight=$infl failover_cnt=$fo; do
 		eq "$name ${kv%%=*}" "$(jq -r ".${kv%%=*}" <<<"$pj")" "${kv#*=}"
 	done
@@ -192,7 +192,7 @@ for pd in "$s"/paths/*/; do
 	pj=$(jq -c --arg s "$sess" --arg n "$name" '.sessions[] | select(.name == $s) | .paths[] | select(.name == $n)' <<<"$sjson")
 	[[ -n $pj ]] || die "server path $name missing from server list --json: $sjson"
 	for f in hca_name hca_port src_addr dst_addr; do eq "server $name $f" "$(jq -r ".$f" <<<"$pj")" "$(sv "$pd/$f")"; done
-	read -r rc rb wc wb <<<"$(sv "$pd/stats/rdma")"
+	read -r rc rb wc wb _ <<<"$(sv "$pd/stats/rdma")"
 	((wc >= 1)) || die "server counted no write"
 	for kv in rd_cnt=$rc rd_bytes=$rb wr_cnt=$wc wr_bytes=$wb; do
 		eq "server $name ${kv%%=*}" "$(jq -r ".${kv%%=*}" <<<"$pj")" "${kv#*=}"
