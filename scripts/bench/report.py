@@ -445,8 +445,14 @@ def main():
                 if j not in jobs:
                     continue
                 rv = inv_ratios.get(j, {}).get(k)
-                L.append("| %s | %s | %s | %s | %s |" % (label, unit, fmt(med.get(("ibnbd", j, k)), unit),
-                                                         fmt(med.get(("ibnbd_inv", j, k)), unit),
+                cells = []
+                for t in ("ibnbd", "ibnbd_inv"):
+                    v, sp = med.get((t, j, k)), spread.get((t, j, k))
+                    cell = fmt(v, unit)
+                    if sp and len(rounds) > 1 and v is not None:
+                        cell += " [%s–%s]" % (fmt(sp[0], unit), fmt(sp[1], unit))
+                    cells.append(cell)
+                L.append("| %s | %s | %s | %s | %s |" % (label, unit, cells[0], cells[1],
                                                          "%.2f×" % rv if rv is not None else "–"))
             for j in jobs:
                 rv = inv_ratios.get(j, {}).get("cpu_us_per_io")
@@ -484,7 +490,7 @@ def main():
                     L.append("* ibnbd %s: %.0f%% of the raw 4 KiB RDMA-WRITE message rate" % (j, 100 * v / rxe_rate))
         L.append("")
 
-    if "ibnbd" in targets:
+    if "ibnbd" in targets and any(r in targets for r in RIVALS):
         L.append("### Issue 6 targets (same-run ratios)")
         L.append("")
         L.append("| target | " + " | ".join("vs %s" % TARGET_NAMES[r] for r in RIVALS if r in targets) + " |")
