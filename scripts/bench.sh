@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make bench`: ONE guest boot measures, in interleaved rounds, a local
 # memory-backed null_blk (the ceiling), /dev/ibnbd0 (ibnbd-client ->
-# ibnbd-server), upstream /dev/rnbd0 (Linux 6.1 rnbd built by
+# ibnbd-server), a second ibnbd session whose server paths run
+# always_invalidate=Y (ibnbd_inv: the cost of that option), upstream /dev/rnbd0 (Linux 6.1 rnbd built by
 # scripts/upstream-rnbd.sh), NVMe-oF RDMA (nvme-rdma -> nvmet-rdma) and the
 # raw soft-RoCE link (perftest ib_write_bw / ib_write_lat, 4 KiB), all over
 # the same veth/rxe link with the same null_blk type behind each target
@@ -12,7 +13,7 @@
 # Env:
 #   BENCH_ROUNDS=3      interleaved rounds (A B C D A B C D ...)
 #   BENCH_RUNTIME=10    seconds per fio job (no ramp)
-#   BENCH_TARGETS=local,ibnbd,rnbd,nvme,rxe
+#   BENCH_TARGETS=local,ibnbd,ibnbd_inv,rnbd,nvme,rxe
 #   BENCH_JOBS=randread_qd1,randread_qd32,randwrite_qd32,seqread_128k,seqwrite_128k,randrw_mix
 #   BENCH_SMOKE=1       1 round of 2 s jobs; output to build/bench/smoke/ (the
 #                       docs are not touched); fails if any target/job gave
@@ -52,7 +53,7 @@ if [[ -n $SERVER_TREE ]]; then
 	DOC=$OUT/benchmarks.md
 	DOCDIR=$OUT
 fi
-TARGETS=${BENCH_TARGETS:-local,ibnbd,rnbd,nvme,rxe}
+TARGETS=${BENCH_TARGETS:-local,ibnbd,ibnbd_inv,rnbd,nvme,rxe}
 JOBS=${BENCH_JOBS:-$ALL_JOBS}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a positive integer" >&2; exit 2; }
 [[ $RUNTIME =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNTIME must be a positive integer" >&2; exit 2; }
@@ -71,12 +72,13 @@ fi
 
 mkdir -p "$OUT" "$DOCDIR"
 LOG=$OUT/console.log
-# Guest time (generous: a loaded host slows emulation a lot): per target and
+# Guest time (generous: a loaded host slows emulation a lot): per block target and
 # round one fio run (start-up ~60 s, per job RUNTIME + ~10 s of counter
 # snapshots and JSON output), per round two perftest runs (up to RUNTIME +
 # 120 s each), plus boot, preconditioning and set-up.
 njobs=$(tr ',' '\n' <<<"$JOBS" | wc -l)
-TIMEOUT=$((900 + ROUNDS * (4 * (60 + njobs * (RUNTIME + 10)) + 2 * (RUNTIME + 120))))
+nblk=$(tr ',' '\n' <<<"$TARGETS" | grep -cv '^rxe$' || true)
+TIMEOUT=$((900 + ROUNDS * (nblk * (60 + njobs * (RUNTIME + 10)) + 2 * (RUNTIME + 120))))
 echo "bench: $ROUNDS round(s) x ${RUNTIME}s, targets $TARGETS, jobs $JOBS; guest timeout ${TIMEOUT}s"
 date -u +%FT%TZ >"$OUT/started"
 # The terminal shows the run without the JSON records (they stay in the log).

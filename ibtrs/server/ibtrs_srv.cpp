@@ -180,6 +180,10 @@ struct SrvPath {
   u32 hca_port = 0;
   Atomic<u64> rd_cnt{0}, rd_bytes{0}, wr_cnt{0}, wr_bytes{0};
   Atomic<u64> parked_cnt{0};  // fail-over copies that waited for their chunk
+  // always_invalidate: chunk LOCAL_INVs completed successfully (each
+  // request that ran on this path had one); 0 on a path without it. Shown
+  // in stats/rdma so a benchmark can prove the invalidations happened.
+  Atomic<u64> inv_cnt{0};
   kx::sysfs::Target<SrvPath> sysfs_target{this};
   kx::sysfs::KObject kobj, stats_kobj;
   Atomic<u32> hb_missed{0};
@@ -475,6 +479,7 @@ void ChunkInv::on_done(const rdma::Wc& wc) {
     release_chunk(op);
     return;
   }
+  p->inv_cnt.add_relaxed(1);
   con->start_request(op, offset);
 }
 
@@ -816,12 +821,13 @@ long SrvPath::sysfs_show(int id, char* buf) {
       if (dst.to_str(a, sizeof(a)) < 0) copy_str(a, sizeof(a), "?");
       return kx_sysfs_emit(buf, "%s\n", a);
     case IBTRS_SRV_ATTR_STATS_RDMA:
-      return kx_sysfs_emit(buf, "%llu %llu %llu %llu %llu\n",
+      return kx_sysfs_emit(buf, "%llu %llu %llu %llu %llu %llu\n",
                            static_cast<unsigned long long>(rd_cnt.load_relaxed()),
                            static_cast<unsigned long long>(rd_bytes.load_relaxed()),
                            static_cast<unsigned long long>(wr_cnt.load_relaxed()),
                            static_cast<unsigned long long>(wr_bytes.load_relaxed()),
-                           static_cast<unsigned long long>(parked_cnt.load_relaxed()));
+                           static_cast<unsigned long long>(parked_cnt.load_relaxed()),
+                           static_cast<unsigned long long>(inv_cnt.load_relaxed()));
     default:
       return -EIO;
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Turn the console log of tests/vm/bench/bench-guest.sh into the benchmark
 report: medians over the rounds, ratios of ibnbd to each rival, the issue-6
-target checks, memory, per-IO counters, PNG plots (gnuplot) and a compact
+target checks, the cost of always_invalidate (ibnbd_inv ÷ ibnbd, with the
+server's invalidation count as proof), memory, per-IO counters, PNG plots (gnuplot) and a compact
 results JSON.  Called by scripts/bench.sh; rerunnable on a saved log:
 
   scripts/bench/report.py --log build/bench/console.log --out build/bench \
@@ -19,10 +20,11 @@ import statistics
 import subprocess
 import sys
 
-TARGETS = ["local", "ibnbd", "rnbd", "nvme"]
+TARGETS = ["local", "ibnbd", "ibnbd_inv", "rnbd", "nvme"]
 TARGET_NAMES = {
     "local": "local null_blk",
     "ibnbd": "ibnbd (ours)",
+    "ibnbd_inv": "ibnbd always_invalidate=Y",
     "rnbd": "rnbd 6.1",
     "nvme": "NVMe-oF RDMA",
 }
@@ -56,6 +58,7 @@ GOALS = [
 def parse_log(path):
     """Records of the console log: meta, mem, fio runs, counters, perftest, stats."""
     meta, mem, fio, counters, perf, stats, errors = {}, [], {}, {}, {}, {}, []
+    inv = {}
     with open(path, errors="replace") as f:
         lines = f.read().splitlines()
     i = 0
@@ -63,6 +66,9 @@ def parse_log(path):
         line = lines[i]
         if line.startswith("BENCH-META "):
             deep_merge(meta, json.loads(line[len("BENCH-META "):]))
+        elif line.startswith("BENCH-INV "):
+            d = json.loads(line[len("BENCH-INV "):])
+            inv[d["target"]] = d
         elif line.startswith("BENCH-MEM "):
             mem.append(json.loads(line[len("BENCH-MEM "):]))
         elif line.startswith("BENCH-COUNTERS "):
@@ -113,7 +119,31 @@ def parse_log(path):
                 i += 1
             stats[name] = "\n".join(body)
         i += 1
-    return meta, mem, fio, counters, perf, stats, errors
+    return meta, mem, fio, counters, perf, stats, errors, inv
+
+
+def inv_check(inv, targets):
+    """Did the invalidations happen? From the server's stats/rdma (BENCH-INV):
+    on ibnbd_inv every request had a completed chunk invalidation
+    (inv >= ios > 0), on ibnbd none (inv == 0). Returns (lines, problems)."""
+    lines, problems = [], []
+    for t, want in (("ibnbd_inv", "all"), ("ibnbd", "none")):
+        if t not in targets:
+            continue
+        d = inv.get(t)
+        if not d:
+            problems.append("no BENCH-INV record for %s" % t)
+            continue
+        ok = (d["ios"] > 0 and d["inv"] >= d["ios"]) if want == "all" else d["inv"] == 0
+        lines.append("%s (server session `%s`, %d path(s)): %s chunk invalidations for %s requests — %s"
+                     % (TARGET_NAMES[t], d["sess"], d["paths"], "{:,}".format(d["inv"]),
+                        "{:,}".format(d["ios"]),
+                        ("every request was invalidated" if want == "all" else "none, as expected")
+                        if ok else "**check failed**"))
+        if not ok:
+            problems.append("%s: %d invalidations for %d requests (expected %s)"
+                            % (t, d["inv"], d["ios"], ">= requests" if want == "all" else "0"))
+    return lines, problems
 
 
 def deep_merge(a, b):
@@ -264,7 +294,7 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
 
-    meta, mem, fio, counters, perf, stats, errors = parse_log(a.log)
+    meta, mem, fio, counters, perf, stats, errors, inv = parse_log(a.log)
     want = a.targets.split(",")
     targets = [t for t in TARGETS if t in want]
     jobs = [j for j in a.jobs.split(",") if j] or sorted({k[2] for k in fio})
@@ -324,6 +354,15 @@ def main():
 
     pngs = plots(med, targets, a.out, a.docdir, rxe_rate) if runs else []
 
+    inv_lines, inv_problems = inv_check(inv, targets)
+    errors.extend(inv_problems)
+    both_inv = "ibnbd" in targets and "ibnbd_inv" in targets
+    inv_ratios = {}
+    if both_inv:
+        for j, k, _label, _unit, _hib in METRICS + [(j, "cpu_us_per_io", "", "", False) for j in jobs]:
+            if j in jobs:
+                inv_ratios.setdefault(j, {})[k] = ratio(med.get(("ibnbd_inv", j, k)), med.get(("ibnbd", j, k)))
+
     # ---- compact JSON for docs/bench
     summary = {
         "started": a.started, "note": a.note, "meta": meta, "memory": mem,
@@ -332,6 +371,7 @@ def main():
                         for j in jobs} for t in targets},
         "runs": [dict(round=r, target=t, job=j, **runs[(r, t, j)]) for (r, t, j) in sorted(runs)],
         "rxe_perftest": rxe, "errors": errors,
+        "always_invalidate": {"invalidations": inv, "ratios_inv_over_plain": inv_ratios},
     }
     with open(os.path.join(a.docdir, "results.json"), "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
@@ -354,7 +394,7 @@ def main():
                 meta.get("null_blk", "?"), meta.get("region_mb", "?"), meta.get("fio", "?")))
     if a.note:
         L.append("* Conditions: " + a.note)
-    for t in ("ibnbd", "rnbd", "nvme"):
+    for t in ("ibnbd", "ibnbd_inv", "rnbd", "nvme"):
         if t in meta:
             d = meta[t]
             L.append("* %s: %s" % (TARGET_NAMES[t], ", ".join("%s=%s" % (k, v) for k, v in d.items())))
@@ -389,6 +429,48 @@ def main():
         L.append(row)
     L.append("")
 
+    if both_inv or inv_lines:
+        L.append("### Cost of always_invalidate")
+        L.append("")
+        L.append("ibnbd_inv is a second session of the same client and server (its own null_blk) whose "
+                 "server paths were set up with `always_invalidate=Y`: every request first LOCAL_INVs its "
+                 "chunk's MR, every answer re-registers it (fenced REG_MR) and carries the new rkey in a "
+                 "SEND_WITH_IMM RKEY_RSP instead of a WRITE_WITH_IMM. Ratio = ibnbd_inv ÷ ibnbd of the "
+                 "medians (throughput: < 1 is a loss; latency and CPU: > 1 is a loss).")
+        L.append("")
+        if both_inv:
+            L.append("| metric | unit | ibnbd | ibnbd_inv | ibnbd_inv ÷ ibnbd |")
+            L.append("|---|---|---|---|---|")
+            for j, k, label, unit, _hib in METRICS:
+                if j not in jobs:
+                    continue
+                rv = inv_ratios.get(j, {}).get(k)
+                cells = []
+                for t in ("ibnbd", "ibnbd_inv"):
+                    v, sp = med.get((t, j, k)), spread.get((t, j, k))
+                    cell = fmt(v, unit)
+                    if sp and len(rounds) > 1 and v is not None:
+                        cell += " [%s–%s]" % (fmt(sp[0], unit), fmt(sp[1], unit))
+                    cells.append(cell)
+                L.append("| %s | %s | %s | %s | %s |" % (label, unit, cells[0], cells[1],
+                                                         "%.2f×" % rv if rv is not None else "–"))
+            for j in jobs:
+                rv = inv_ratios.get(j, {}).get("cpu_us_per_io")
+                L.append("| %s cpu us/IO | us | %s | %s | %s |" % (
+                    j, fmt(med.get(("ibnbd", j, "cpu_us_per_io"))), fmt(med.get(("ibnbd_inv", j, "cpu_us_per_io"))),
+                    "%.2f×" % rv if rv is not None else "–"))
+            for j in jobs:
+                L.append("| %s sends/IO (rxe rdma_sends) | | %s | %s | |" % (
+                    j, fmt(med.get(("ibnbd", j, "sends_per_io"))), fmt(med.get(("ibnbd_inv", j, "sends_per_io")))))
+            L.append("")
+        if inv_lines:
+            L.append("Invalidation check (server `stats/rdma`, last field = completed chunk invalidations, "
+                     "counted over the whole run):")
+            L.append("")
+            for ln in inv_lines:
+                L.append("* " + ln)
+            L.append("")
+
     if rxe:
         L.append("### Raw soft-RoCE link (perftest, 4 KiB, rxe1 → rxe0 over the same veth pair)")
         L.append("")
@@ -408,7 +490,7 @@ def main():
                     L.append("* ibnbd %s: %.0f%% of the raw 4 KiB RDMA-WRITE message rate" % (j, 100 * v / rxe_rate))
         L.append("")
 
-    if "ibnbd" in targets:
+    if "ibnbd" in targets and any(r in targets for r in RIVALS):
         L.append("### Issue 6 targets (same-run ratios)")
         L.append("")
         L.append("| target | " + " | ".join("vs %s" % TARGET_NAMES[r] for r in RIVALS if r in targets) + " |")

@@ -2,7 +2,8 @@
 # Guest side of `make bench` (scripts/bench.sh boots the guest and runs this).
 # Usage (inside the test guest only):
 #   bench-guest.sh ROUNDS RUNTIME_SEC TARGETS JOBS [SERVER_TREE]
-#   TARGETS  comma list of local,ibnbd,rnbd,nvme,rxe (rxe = perftest raw soft-RoCE)
+#   TARGETS  comma list of local,ibnbd,ibnbd_inv,rnbd,nvme,rxe (rxe = perftest
+#            raw soft-RoCE)
 #   JOBS     comma list of fio job names (see job_opts below)
 #   SERVER_TREE  tree to load ibtrs-server.ko / ibnbd-server.ko from (default
 #            the repo): A/B of a server change against the same client
@@ -13,6 +14,9 @@
 # rxe0, client 10.99.0.2 on rxe1, policy routing so the bytes cross the wire):
 #   local  /dev/nullb0                      the ceiling
 #   ibnbd  /dev/ibnbdN   ibnbd-client -> ibnbd-server (nullb1), port 1235
+#   ibnbd_inv /dev/ibnbdN  the same server, a second session (bench-inv) whose
+#                        paths were set up with ibtrs-server always_invalidate=Y
+#                        (nullb7): the cost of invalidating every chunk
 #   rnbd   /dev/rnbdN    upstream rnbd-client -> rnbd-server (nullb2), port 1234
 #   nvme   /dev/nvmeXn1  nvme-rdma -> nvmet-rdma (nullb3), port 4420
 # Rounds are interleaved (A B C D A B C D ...): in each round every target runs
@@ -28,6 +32,7 @@
 #   BENCH-COUNTERS <round> <target> <job> {json}      CPU/rxe counter deltas of that job
 #   BENCH-PERF-BEGIN <round> <tool> / BENCH-PERF-END  perftest --out_json output
 #   BENCH-STATS-BEGIN <name> / BENCH-STATS-END        module statistics, verbatim
+#   BENCH-INV {json}                                  server invalidation count per ibnbd session
 # scripts/bench/report.py parses them on the host.
 set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -42,7 +47,7 @@ IFS=, read -r -a JOBS <<<"${4:?jobs}"
 SERVER_TREE=${5:-$KCXX_ROOT}
 
 # fio region per device: small enough that four preconditioned memory-backed
-# null_blk devices fit the 4 GiB guest, large enough to leave caches behind.
+# null_blk devices (five with ibnbd_inv) fit the 4 GiB guest, large enough to leave caches behind.
 REGION_MB=128
 SRV=$(rxe_ip 0 1)
 CLT=$(rxe_ip 0 2)
@@ -87,19 +92,20 @@ mem_report() {
 
 # ----------------------------------------------------------------- backing devices
 rxe_setup 1
-modprobe null_blk queue_mode=2 memory_backed=1 gb=1 nr_devices=7
+modprobe null_blk queue_mode=2 memory_backed=1 gb=1 nr_devices=8
 # nullb0 local, 1 ibnbd, 2 rnbd, 3 nvme; 4..6 second device of each network
-# target, mapped only to measure the per-device memory (never written).
-for i in 0 1 2 3 4 5 6; do wait_for 10 test -b /dev/nullb$i || die "no /dev/nullb$i"; done
+# target, mapped only to measure the per-device memory (never written);
+# 7 ibnbd_inv.
+for i in 0 1 2 3 4 5 6 7; do wait_for 10 test -b /dev/nullb$i || die "no /dev/nullb$i"; done
 # Precondition the fio region: memory-backed null_blk allocates a page on the
 # first write, so the first pass over fresh space is slower than the rest.
-i=0
-for t in local ibnbd rnbd nvme; do
+declare -A NULLB=([local]=0 [ibnbd]=1 [rnbd]=2 [nvme]=3 [ibnbd_inv]=7)
+for t in local ibnbd rnbd nvme ibnbd_inv; do
 	if has_target "$t"; then
+		i=${NULLB[$t]}
 		echo "bench: preconditioning ${REGION_MB} MiB of nullb$i for $t ($(date -u +%T))"
 		dd if=/dev/zero of=/dev/nullb$i bs=1M count=$REGION_MB oflag=direct status=none
 	fi
-	i=$((i + 1))
 done
 meta "{\"kernel\":\"$(uname -r)\",\"server_tree\":\"$SERVER_TREE\",\"cpus\":$(nproc),\"mem_kib\":$(awk '/^MemTotal:/ {print $2}' /proc/meminfo),\"region_mb\":$REGION_MB,\"rounds\":$ROUNDS,\"runtime\":$RUNTIME,\"fio\":\"$(fio --version)\",\"null_blk\":\"queue_mode=2 memory_backed=1 gb=1 hw_queue_depth=$(cat /sys/module/null_blk/parameters/hw_queue_depth) irqmode=$(cat /sys/module/null_blk/parameters/irqmode)\"}"
 
@@ -112,42 +118,67 @@ nr_hwq() { # nr_hwq DISK: blk-mq hardware queues of /sys/block/DISK
 
 # ----------------------------------------------------------------- ibnbd
 IBNBD_CTL=/sys/class/ibnbd-client/ctl
-ibnbd_dev_of() {
-	local link=$IBNBD_CTL/devices/${1//\//!}@bench
+ibnbd_dev_of() { # ibnbd_dev_of DEVICE_PATH [SESSNAME]
+	local link=$IBNBD_CTL/devices/${1//\//!}@${2:-bench}
 	[[ -L $link ]] || return 1
 	echo "/dev/$(basename "$(readlink -f "$link")")"
 }
-ibnbd_map() {
-	local try
+ibnbd_map() { # ibnbd_map DEVICE_PATH [SESSNAME]: prints the mapped /dev/ibnbdN
+	local try sess=${2:-bench}
 	for try in 1 2 3; do
-		echo "sessname=bench path=ip:$CLT@ip:$SRV device_path=$1 dest_port=$IBNBD_PORT" \
+		echo "sessname=$sess path=ip:$CLT@ip:$SRV device_path=$1 dest_port=$IBNBD_PORT" \
 			>"$IBNBD_CTL/map_device" && break
-		echo "bench: ibnbd map_device $1 failed (try $try):" >&2
+		echo "bench: ibnbd map_device $1 ($sess) failed (try $try):" >&2
 		dmesg | tail -n 15 >&2
-		((try < 3)) || die "ibnbd map_device $1 failed"
+		((try < 3)) || die "ibnbd map_device $1 ($sess) failed"
 		sleep 2
 	done
-	wait_for 10 ibnbd_dev_of "$1" >/dev/null || die "ibnbd: no ctl/devices entry for $1"
+	wait_for 10 ibnbd_dev_of "$1" "$sess" >/dev/null || die "ibnbd: no ctl/devices entry for $1@$sess"
 	local d
-	d=$(ibnbd_dev_of "$1")
+	d=$(ibnbd_dev_of "$1" "$sess")
 	wait_for 10 test -b "$d" || die "$d did not appear"
 	echo "$d"
 }
-if has_target ibnbd; then
-	echo "bench: ibnbd set-up ($(date -u +%T))"
+ibnbd_meta() { # ibnbd_meta TARGET ALWAYS_INVALIDATE: set-up facts of that target's device
+	local p=/sys/module/ibtrs_server/parameters b=${DEV[$1]#/dev/}
+	meta "{\"$1\":{\"dev\":\"${DEV[$1]}\",\"sess_queue_depth\":$(cat $p/sess_queue_depth),\"max_chunk_size\":$(cat $p/max_chunk_size),\"always_invalidate\":\"$2\",\"max_hw_sectors_kb\":$(cat /sys/block/$b/queue/max_hw_sectors_kb),\"nr_hw_queues\":$(nr_hwq $b),\"nr_requests\":$(cat /sys/block/$b/queue/nr_requests)}}"
+}
+AINV=/sys/module/ibtrs_server/parameters/always_invalidate
+if has_target ibnbd || has_target ibnbd_inv; then
 	load_ko "$SERVER_TREE/ibtrs/ibtrs-server.ko"
 	load_ko "$SERVER_TREE/ibnbd/server/ibnbd-server.ko" dev_search_path=/ port_nr=$IBNBD_PORT
 	load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 	load_ko "$KCXX_ROOT/ibnbd/client/ibnbd-client.ko"
+	# Each session's paths take always_invalidate when they are set up:
+	# bench with N, bench-inv with Y, whatever the module default is (it is
+	# restored after each map, so a path that reconnects later takes it; the
+	# invalidation count at the end, BENCH-INV, would show that).
+	AINV_DEFAULT=$(cat $AINV)
+fi
+if has_target ibnbd; then
+	echo "bench: ibnbd set-up ($(date -u +%T))"
+	echo N >$AINV
 	m0=$(mem_snapshot)
 	DEV[ibnbd]=$(ibnbd_map /dev/nullb1)
 	m1=$(mem_snapshot)
 	ibnbd_map /dev/nullb4 >/dev/null
 	m2=$(mem_snapshot)
+	echo "$AINV_DEFAULT" >$AINV
 	mem_report ibnbd session_and_first_device "$m0" "$m1"
 	mem_report ibnbd additional_device "$m1" "$m2"
-	p=/sys/module/ibtrs_server/parameters
-	meta "{\"ibnbd\":{\"dev\":\"${DEV[ibnbd]}\",\"sess_queue_depth\":$(cat $p/sess_queue_depth),\"max_chunk_size\":$(cat $p/max_chunk_size),\"always_invalidate\":\"$(cat $p/always_invalidate)\",\"max_hw_sectors_kb\":$(cat /sys/block/${DEV[ibnbd]#/dev/}/queue/max_hw_sectors_kb),\"nr_hw_queues\":$(nr_hwq ${DEV[ibnbd]#/dev/}),\"nr_requests\":$(cat /sys/block/${DEV[ibnbd]#/dev/}/queue/nr_requests)}}"
+	ibnbd_meta ibnbd N
+fi
+# A second session of the same client and server whose paths take
+# always_invalidate=Y.
+if has_target ibnbd_inv; then
+	echo "bench: ibnbd_inv set-up ($(date -u +%T))"
+	echo Y >$AINV
+	m0=$(mem_snapshot)
+	DEV[ibnbd_inv]=$(ibnbd_map /dev/nullb7 bench-inv)
+	m1=$(mem_snapshot)
+	echo "$AINV_DEFAULT" >$AINV
+	mem_report ibnbd_inv session_and_first_device "$m0" "$m1"
+	ibnbd_meta ibnbd_inv Y
 fi
 
 # ----------------------------------------------------------------- upstream rnbd
@@ -223,7 +254,7 @@ if has_target nvme; then
 	meta "{\"nvme\":{\"dev\":\"${DEV[nvme]}\",\"max_hw_sectors_kb\":$(cat /sys/block/$b/queue/max_hw_sectors_kb),\"nr_hw_queues\":$(nr_hwq "${pb:-$b}"),\"nr_requests\":$(cat /sys/block/${pb:-$b}/queue/nr_requests),\"inline_data_size\":$(cat /sys/kernel/config/nvmet/ports/1/param_inline_data_size 2>/dev/null || echo null)}}"
 fi
 
-for t in local ibnbd rnbd nvme; do
+for t in local ibnbd rnbd nvme ibnbd_inv; do
 	has_target "$t" && echo "bench: $t = ${DEV[$t]}"
 done
 
@@ -340,7 +371,8 @@ run_perftest() { # run_perftest ROUND TOOL EXTRA_ARGS...
 
 # ----------------------------------------------------------------- rounds
 for ((r = 1; r <= ROUNDS; r++)); do
-	for t in local ibnbd rnbd nvme; do
+	# ibnbd_inv right after ibnbd: their ratio is the figure it is here for.
+	for t in local ibnbd ibnbd_inv rnbd nvme; do
 		has_target "$t" || continue
 		run_fio "$r" "$t"
 	done
@@ -364,8 +396,27 @@ stats() { # stats NAME FILE...
 	done
 	echo "BENCH-STATS-END"
 }
-if has_target ibnbd; then
-	stats ibnbd /sys/block/${DEV[ibnbd]#/dev/}/ibnbd/stats \
+# BENCH-INV {"target":T,"sess":S,"paths":N,"ios":R+W,"inv":I}: the server's
+# count of requests and of completed chunk invalidations over the session's
+# paths (stats/rdma fields 1, 3 and 6): with always_invalidate=Y every
+# request had one (inv >= ios), without it inv is 0.
+inv_count() { # inv_count TARGET SESSNAME
+	local f paths=0 ios=0 inv=0 rd rdb wr wrb parked i
+	for f in /sys/class/ibtrs-server/"$2"/paths/*/stats/rdma; do
+		[[ -r $f ]] || continue
+		read -r rd rdb wr wrb parked i <"$f"
+		paths=$((paths + 1))
+		ios=$((ios + rd + wr))
+		inv=$((inv + ${i:-0}))
+	done
+	echo "BENCH-INV {\"target\":\"$1\",\"sess\":\"$2\",\"paths\":$paths,\"ios\":$ios,\"inv\":$inv}"
+}
+has_target ibnbd && inv_count ibnbd bench
+has_target ibnbd_inv && inv_count ibnbd_inv bench-inv
+if has_target ibnbd || has_target ibnbd_inv; then
+	stats ibnbd ${DEV[ibnbd]:+/sys/block/${DEV[ibnbd]#/dev/}/ibnbd/stats} \
+		${DEV[ibnbd_inv]:+/sys/block/${DEV[ibnbd_inv]#/dev/}/ibnbd/stats} \
+		/sys/class/ibtrs-client/bench-inv/paths/*/stats/* /sys/class/ibtrs-client/bench-inv/* \
 		/sys/class/ibtrs-client/bench/paths/*/stats/* /sys/class/ibtrs-client/bench/* \
 		/sys/class/ibtrs-server/*/stats/* /sys/class/ibtrs-server/*/paths/*/stats/*
 fi
