@@ -108,7 +108,7 @@ if ((gid_rc == 0)); then
 	gp=$(ls "/sys/class/ibtrs-client/${sess}g/paths")
 	[[ $(cat "/sys/class/ibtrs-client/${sess}g/paths/$gp/state") == connected ]] || die "gid: path $gp not connected"
 	dd if=/dev/zero of="/dev/$gname" bs=64k count=16 oflag=direct 2>/dev/null || die "gid: write failed"
-	echo 1 >"/sys/block/$gname/ibnbd/unmap_device"
+	echo normal >"/sys/block/$gname/ibnbd/unmap_device"
 	gid_outcome="works (path $gp connected, 1 MiB written)"
 else
 	grep -q "Invalid argument" <<<"$gid_err" && die "gid: token refused as invalid: $gid_err $(klog | tail -n 3)"
@@ -120,7 +120,7 @@ else
 fi
 echo "gid: path $gid_src@$gid_dst: $gid_outcome"
 
-echo 1 >"/sys/block/$name/ibnbd/unmap_device" || die "unmap failed"
+echo normal >"/sys/block/$name/ibnbd/unmap_device" || die "unmap failed"
 wait_for 30 test ! -d "$TC" || die "session $sess still there after its last unmap"
 unload_ko ibnbd_client
 unload_ko ibtrs_client

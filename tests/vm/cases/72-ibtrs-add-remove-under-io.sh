@@ -163,7 +163,7 @@ echo "fio: $runs verify runs, 0 failed"
 for ((i = 0; i < extra; i++)); do ip addr del "10.99.2.$((128 + i))/32" dev "$b" 2>/dev/null || true; done
 ip rule del pref 21 2>/dev/null || true
 ip rule del pref 21 2>/dev/null || true
-echo 1 >"/sys/block/$(basename "$dev")/ibnbd/unmap_device" || die "unmap failed"
+echo normal >"/sys/block/$(basename "$dev")/ibnbd/unmap_device" || die "unmap failed"
 wait_for 60 test ! -d "$TC" || die "session $sess still there after its last unmap"
 unload_ko ibnbd_client
 unload_ko ibtrs_client

@@ -123,7 +123,7 @@ timeout 300 fio --name=after73 --filename="$dev" --direct=1 --ioengine=libaio --
 	--rw=randrw --bsrange=4k-64k --size=16m --verify=crc32c --verify_fatal=1 >"$fio_log" 2>&1 || rc=$?
 fio_check "$fio_log" "$rc" "fio after the manual reconnect"
 
-echo 1 >"$S/unmap_device" || die "unmap failed"
+echo normal >"$S/unmap_device" || die "unmap failed"
 wait_for 20 test ! -d "$TC" || die "session $sess still there after its last unmap"
 unload_ko ibnbd_client
 unload_ko ibtrs_client
