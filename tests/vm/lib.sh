@@ -157,11 +157,8 @@ _rxe_has_v6() { [[ $(cat "/proc/sys/net/ipv6/conf/veth$((2 * $1))/disable_ipv6" 
 
 # The rxe GID table has an entry for ADDR (RoCEv2 GID of an IPv6 address).
 _rxe_gid_of() {
-	local i=$1 want=$2 f
-	for f in /sys/class/infiniband/rxe"$i"/ports/1/gids/*; do
-		[[ $(cat "$f" 2>/dev/null) == "$want" ]] && return 0
-	done
-	return 1
+	# One grep over the whole table (1024 entries on rxe), not a cat each.
+	grep -qsx "$2" /sys/class/infiniband/rxe"$1"/ports/1/gids/*
 }
 
 # The 8-group form the GID table shows for rxe_ip6 K SIDE (K, SIDE < 10000).
