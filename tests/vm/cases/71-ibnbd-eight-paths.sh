@@ -10,8 +10,9 @@
 # GIDs of pair 0's IPv6 addresses) is parsed; on soft-RoCE the transport
 # refuses AF_IB addresses (RoCE ports have no AF_IB capability: rdma_cm
 # resolves gid: only on InfiniBand), so the map fails with the errno the
-# case prints, never EINVAL (which would mean the token was not parsed),
-# and with one "cannot connect" line naming the path.
+# case prints (ENODEV from rdma_resolve_addr on rxe 6.1), never EINVAL
+# (which would mean the token was not parsed), and with one
+# "cannot connect" line naming the path (GIDs in full).
 # Prints the per-path IO counts and the gid: outcome.
 # timeout: 900
 set -euo pipefail
@@ -99,6 +100,8 @@ all_connected || die "a path left connected during fio"
 # gid: path. Parsed (not EINVAL); on rxe the transport's answer is printed.
 gid_src="gid:$(rxe_ip6 0 2)"
 gid_dst="gid:$(rxe_ip6 0 1)"
+# The transport names the path with the GIDs in full (%pI6).
+gid_name="gid:$(_ip6_full 0 2)@gid:$(_ip6_full 0 1)"
 gid_rc=0
 gid_err=$({ echo "sessname=${sess}g path=$gid_src@$gid_dst device_path=/dev/nullb1" >"$CTL/map_device"; } 2>&1) || gid_rc=1
 if ((gid_rc == 0)); then
@@ -112,9 +115,9 @@ if ((gid_rc == 0)); then
 	gid_outcome="works (path $gp connected, 1 MiB written)"
 else
 	grep -q "Invalid argument" <<<"$gid_err" && die "gid: token refused as invalid: $gid_err $(klog | tail -n 3)"
-	n=$(klog | grep -c "path $gid_src@$gid_dst: cannot connect (" || true)
-	((n == 1)) || die "gid: map failed ($gid_err) with $n 'cannot connect' lines for $gid_src@$gid_dst: $(klog | tail -n 5)"
-	code=$(klog | sed -n "s/.*path $gid_src@$gid_dst: cannot connect (\(-[0-9]*\)).*/\1/p" | tail -n 1)
+	n=$(klog | grep -c "path $gid_name: cannot connect (" || true)
+	((n == 1)) || die "gid: map failed ($gid_err) with $n 'cannot connect' lines for $gid_name: $(klog | tail -n 5)"
+	code=$(klog | sed -n "s/.*path $gid_name: cannot connect (\(-[0-9]*\)).*/\1/p" | tail -n 1)
 	[[ ! -d /sys/class/ibtrs-client/${sess}g ]] || die "failed gid: session left in sysfs"
 	gid_outcome="refused: ${gid_err##*: } (transport $code)"
 fi
