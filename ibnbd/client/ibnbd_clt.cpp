@@ -819,7 +819,8 @@ Result<void> Session::open(const ibnbd::MapOptions& o) {
   const ibtrs_clt_ops ops = {this, &Session::link_ev};
   const int delay = min(255, max(1, ibnbd_clt_reconnect_delay_sec));
   ibtrs_clt_sess* s = ibtrs_clt_open(&ops, name_, addrs.data(), o.nr_paths, o.dest_port, 8,
-                                     static_cast<u8>(delay), -1, 0);
+                                     static_cast<u8>(delay),
+                                     static_cast<i16>(o.max_reconnect_attempts), 0);
   const long perr = static_cast<long>(reinterpret_cast<unsigned long>(s));
   if (!s || (perr < 0 && perr >= -4095))  // ERR_PTR(-errno); the caller logs
     return Error(s ? static_cast<int>(perr) : -EINVAL);
@@ -1062,7 +1063,8 @@ long Driver::sysfs_show(int id, char* buf) {
   return kx_sysfs_emit(
       buf,
       "Usage: echo \"sessname=<name> path=[<src>@]<dst> [path=...] device_path=<path on server> "
-      "[access_mode=ro|rw|migration] [dest_port=<port>] [nr_poll_queues=<n>]\" > map_device\n"
+      "[access_mode=ro|rw|migration] [dest_port=<port>] [nr_poll_queues=<n>] "
+      "[max_reconnect_attempts=<n>]\" > map_device\n"
       "addr: ip:<IPv4> | ip:<IPv6>[%%scope] | gid:<GID>\n");
 }
 

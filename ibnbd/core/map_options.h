@@ -3,6 +3,7 @@
 //
 //   sessname=<name> path=[<src>@]<dst> [path=...] device_path=<path>
 //   [access_mode=ro|rw|migration] [dest_port=<port>] [nr_poll_queues=<n>]
+//   [max_reconnect_attempts=<n>]
 //
 // Tokens are separated by blanks (a sysfs write usually ends in '\n'). An
 // address is `ip:<IPv4>`, `ip:<IPv6>[%scope]` or `gid:<GID>`; `<src>,<dst>` is
@@ -15,6 +16,9 @@
 //  * up to kMaxMapPaths paths at map time (upstream: 6, an on-stack array);
 //  * dest_port applies to every path wherever it appears (upstream applies it
 //    only to the path= tokens after it);
+//  * max_reconnect_attempts (-1 forever, the default; 0 never; 1..9999) is
+//    given to the new session's transport, as the session's sysfs
+//    max_reconnect_attempts would set it (upstream has only the sysfs file);
 //  * a token given twice (other than path=), a path given twice, an empty
 //    value, and any unknown key are refused.
 //
@@ -80,6 +84,7 @@ inline constexpr u32 kMaxMapPaths = 128;     // the transport's limit per sessio
 inline constexpr u32 kNameMax = 255;         // NAME_MAX, as upstream
 inline constexpr u32 kMaxAddrText = 64;      // longest IPv6 text with a scope fits
 inline constexpr i32 kPollQueuesAllCpus = -1;
+inline constexpr i32 kMaxReconnectAttemptsMax = 9999;  // as ibtrs-client's sysfs file
 
 struct MapOptions {
   Str sessname;
@@ -87,6 +92,8 @@ struct MapOptions {
   proto::AccessMode access_mode = proto::AccessMode::kRw;
   u16 dest_port = proto::kDefaultPort;
   i32 nr_poll_queues = 0;  // -1 = one per CPU (the caller resolves it)
+  i32 max_reconnect_attempts = -1;  // -1 forever, 0 never, else a count
+  bool has_max_reconnect_attempts = false;  // given (only a new session uses it)
   u32 nr_paths = 0;
   PathSpec paths[kMaxMapPaths];
 };
@@ -320,6 +327,22 @@ inline Result<void> parse_map_options(const char* buf, usize len, MapOptions* ou
           return kx::Error(-EINVAL);
         }
         out->nr_poll_queues = static_cast<i32>(n.value());
+      }
+    } else if (key.equals("max_reconnect_attempts")) {
+      if (out->has_max_reconnect_attempts) {
+        *diag = {"max_reconnect_attempts given twice", token};
+        return kx::Error(-EINVAL);
+      }
+      out->has_max_reconnect_attempts = true;
+      if (value.equals("-1")) {
+        out->max_reconnect_attempts = -1;
+      } else {
+        auto n = parse_u32(value, static_cast<u32>(kMaxReconnectAttemptsMax));
+        if (n.is_error()) {
+          *diag = {"max_reconnect_attempts must be -1 or 0..9999", token};
+          return kx::Error(-EINVAL);
+        }
+        out->max_reconnect_attempts = static_cast<i32>(n.value());
       }
     } else {
       *diag = {"unknown token", token};

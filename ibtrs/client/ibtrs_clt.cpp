@@ -158,6 +158,7 @@ struct ClPath {
   long manual_reconnect();
   void sysfs_add();
   void sysfs_remove();
+  void reset_for_reuse();
   long sysfs_show(int id, char* buf);
   long sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile self);
 
@@ -171,6 +172,9 @@ struct ClPath {
   PathStateMachine state;  // ibtrs/core/path_state.h
   Atomic<u32> users{0};
   int reconnect_attempts = 0;
+  // 1 once schedule_reconnect stopped at max_reconnect_attempts: the path
+  // stays disconnected until a manual reconnect; sysfs state shows "dead".
+  Atomic<u32> gave_up{0};
   // Heartbeat (timeout_work): HB_MSG on con 0 when nothing was missed,
   // any received immediate resets the count, > hb_missed_max fails the path.
   Atomic<u32> hb_missed{0};
@@ -178,6 +182,9 @@ struct ClPath {
   Atomic<u64> hb_sent_ns{0};
   Atomic<u64> cur_latency_ns{0};
   bool counted = false;  // in sess->connected (sess->mutex)
+  // remove_path finished: the slot is free for add_path, which re-initialises
+  // this object in place (mpath::choose_path_slot). sess->paths_mutex.
+  bool removed = false;
   // sysfs and stats
   char hca_name[64] = {};
   u32 hca_port = 0;
@@ -270,7 +277,7 @@ int ClCon::on_cm(kx_cm_id*, const rdma::CmEvent& ev) {
       if (ev.private_data && ev.private_data_len >= sizeof(rsp))
         __builtin_memcpy(rsp, ev.private_data, sizeof(rsp));
       cm_status = 0;
-      up = true;
+      __atomic_store_n(&up, true, __ATOMIC_RELEASE);  // ClPath::stop reads it
       cm_done.complete();
       return 0;
     case KX_CM_EVENT_REJECTED: {
@@ -854,8 +861,12 @@ Result<void> ClPath::start() {
 void ClPath::stop(int err, bool failover) {
   timeout_work.cancel_sync();
   users_wq.wait([this] { return users.load() == 0; });
+  // rdma_disconnect only on connections that reached ESTABLISHED: a cm_id
+  // that never connected (address or route resolution, connect refused or
+  // timed out) has no connection to end; destroying it below is enough.
   for (usize i = 0; i < cons.size(); i++)
-    if (cons[i] && cons[i]->id) (void)cons[i]->id.disconnect();
+    if (cons[i] && cons[i]->id && __atomic_load_n(&cons[i]->up, __ATOMIC_ACQUIRE))
+      (void)cons[i]->id.disconnect();
   // Drain, QP, then CQ (waits for a running handler): no completion can
   // run after this (see QpHandle).
   for (usize i = 0; i < cons.size(); i++)
@@ -946,6 +957,7 @@ static void schedule_reconnect(ClPath* p) {
       (s->max_reconnect_attempts > 0 && p->reconnect_attempts >= s->max_reconnect_attempts)) {
     kx_info("path %s: not reconnecting (%d attempts, max %d)\n", p->name, p->reconnect_attempts,
             s->max_reconnect_attempts);
+    p->gave_up.store(1);
     return;
   }
   p->reconnect_work.queue(reconnect_delay(s, p->reconnect_attempts), g_wq);
@@ -974,6 +986,7 @@ void ClPath::reconnect_work_fn() {
     stop(-ECONNABORTED, false);  // closed while connecting: nothing posted
     return;
   }
+  gave_up.store(0);
   kx_info("path %s: reconnected after %d attempts\n", name, reconnect_attempts);
   reconnects_ok.add_relaxed(1);
   reconnect_attempts = 0;
@@ -1044,6 +1057,7 @@ void ClPath::close() {
 // Disconnects and stays disconnected (no automatic reconnect). Process.
 void ClPath::disconnect_sync() {
   (void)state.begin_close();
+  gave_up.store(0);  // stopped by hand now: "disconnected", not "dead"
   reconnect_work.cancel_sync();
   err_work.cancel_sync();
   stop(-ECONNABORTED, /*failover=*/true);
@@ -1058,6 +1072,7 @@ long ClPath::manual_reconnect() {
   err_work.flush();  // a pending recovery may queue a reconnect: cancel after it
   reconnect_work.cancel_sync();
   reconnect_attempts = 0;
+  gave_up.store(0);
   reconnect_work_fn();
   return state.is_connected() ? 0 : -ENOTCONN;
 }
@@ -1093,8 +1108,13 @@ static bool parse_one(const char* what, const char* name, const char* buf) {
 long ClPath::sysfs_show(int id, char* buf) {
   char a[IBTRS_ADDR_STR_MAX];
   switch (id) {
-    case IBTRS_CLT_ATTR_STATE:
-      return kx_sysfs_emit(buf, "%s\n", path_state_name(state.get()));
+    case IBTRS_CLT_ATTR_STATE: {
+      const PathState st = state.get();
+      // "dead": disconnected after max_reconnect_attempts (no reconnect
+      // is scheduled any more; `reconnect` revives it).
+      const bool dead = st == PathState::kDisconnected && gave_up.load();
+      return kx_sysfs_emit(buf, "%s\n", dead ? "dead" : path_state_name(st));
+    }
     case IBTRS_CLT_ATTR_HCA_NAME:
       return kx_sysfs_emit(buf, "%s\n", hca_name);
     case IBTRS_CLT_ATTR_HCA_PORT:
@@ -1139,9 +1159,16 @@ long ClPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile
       if (!parse_one("remove_path", name, buf)) return -EINVAL;
       if (!self.remove()) return static_cast<long>(len);  // a concurrent removal owns it
       disconnect_sync();
-      state.set(PathState::kClosed);  // never selected again; freed with the session
+      state.set(PathState::kClosed);  // never selected again
       sysfs_remove();
       kx_info("path %s: removed\n", name);
+      {
+        // Last: from here add_path may re-initialise this object for
+        // another path (its slot is free; the object lives until the
+        // session closes, because IO reads the table without a lock).
+        MutexGuard g(sess->paths_mutex);
+        removed = true;
+      }
       return static_cast<long>(len);
     case IBTRS_CLT_ATTR_STATS_RESET_ALL:
       if (!parse_one("reset_all", name, buf)) return -EINVAL;
@@ -1212,9 +1239,55 @@ long ibtrs_clt_sess::sysfs_store(int id, const char* buf, usize len, kx::sysfs::
   }
 }
 
-static Result<void> init_path(ClPath* p, u32 index, const char* src, const char* dst);
+// A path's parsed addresses and its name (the sysfs directory name, which
+// choose_path_slot compares to find a duplicate).
+struct PathAddrs {
+  bool has_src = false;
+  rdma::SockAddr src, dst;
+  char name[kPathNameMax] = {};
+};
+static Result<void> parse_path_addrs(PathAddrs& out, u16 port, const char* src, const char* dst);
+static void init_path(ClPath* p, u32 index, const PathAddrs& a);
 
-// "[src@|src,]dst" with ip:/gid: addresses; connects synchronously.
+// The session's path table as mpath::choose_path_slot sees it. paths_mutex.
+struct ClSlots {
+  const ibtrs_clt_sess* s;
+  bool free(u32 i) const { return s->paths[i]->removed; }
+  const char* name(u32 i) const { return s->paths[i]->name; }
+};
+
+// A removed path (closed for good: no work queued, nothing in flight, no
+// sysfs directory; paths_mutex held) becomes new: counters, latency and
+// reconnect history start from zero for the path that takes its slot.
+// Submitters may still read state, users and metrics concurrently: state
+// stays kClosed until start() succeeded, so none of them posts here.
+void ClPath::reset_for_reuse() {
+  has_src = false;
+  recon_cnt = 0;
+  reconnect_attempts = 0;
+  gave_up.store(0);
+  cur_latency_ns.store(0);
+  read_cnt.store(0);
+  read_bytes.store(0);
+  write_cnt.store(0);
+  write_bytes.store(0);
+  reconnects_ok.store(0);
+  reconnects_failed.store(0);
+  metrics.reset_counters();
+  lat_read.reset();
+  lat_write.reset();
+  hca_name[0] = 0;
+  hca_port = 0;
+  queue_depth = max_io_size = max_hdr_size = chunk_size = 0;
+  new_rkey = false;
+  removed = false;
+}
+
+// "[src@|src,]dst" with ip:/gid: addresses; connects synchronously. Takes
+// the lowest removed path's slot, else a new one (docs/multipath.md "Path
+// management"): -EEXIST for a src@dst the session already has, -E2BIG when
+// kMaxPaths paths are live, each with one log line. Process context (sysfs
+// store).
 long ibtrs_clt_sess::add_path(const char* buf, usize len) {
   char src_str[IBTRS_ADDR_STR_MAX] = {}, dst_str[IBTRS_ADDR_STR_MAX] = {};
   usize n = len;
@@ -1223,39 +1296,69 @@ long ibtrs_clt_sess::add_path(const char* buf, usize len) {
   for (usize i = 0; i < n; i++)
     if (buf[i] == '@' || buf[i] == ',') sep = i;
   if (sep < n) {
-    if (sep >= sizeof(src_str) || n - sep - 1 >= sizeof(dst_str)) return -EINVAL;
+    if (sep >= sizeof(src_str) || n - sep - 1 >= sizeof(dst_str)) {
+      kx_err("session %s: add_path: address too long '%.*s'\n", name, kx::sysfs::shown_len(buf), buf);
+      return -EINVAL;
+    }
     copy_str(src_str, sizeof(src_str), buf, sep);
     copy_str(dst_str, sizeof(dst_str), buf + sep + 1, n - sep - 1);
   } else {
-    if (n >= sizeof(dst_str)) return -EINVAL;
+    if (n >= sizeof(dst_str)) {
+      kx_err("session %s: add_path: address too long '%.*s'\n", name, kx::sysfs::shown_len(buf), buf);
+      return -EINVAL;
+    }
     copy_str(dst_str, sizeof(dst_str), buf, n);
   }
-  MutexGuard g(paths_mutex);
-  const u32 idx = nr_paths.load();
-  if (idx >= wire::kMaxPaths) return -EINVAL;
-  ClPath* p = new (Gfp::kernel) ClPath(this);
-  if (!p) return -ENOMEM;
-  auto r = init_path(p, idx, src_str, dst_str);
-  if (r.is_error()) {
+  PathAddrs a;
+  auto pr = parse_path_addrs(a, port, src_str, dst_str);
+  if (pr.is_error()) {
     kx_err("session %s: add_path: bad address '%.*s' (%d)\n", name, kx::sysfs::shown_len(buf), buf,
-           r.error().code());
-    destroy(p);
+           pr.error().code());
     return -EINVAL;
   }
-  r = p->start();
+  MutexGuard g(paths_mutex);
+  const u32 published = nr_paths.load();
+  auto slot = ibtrs::mpath::choose_path_slot(ClSlots{this}, published, a.name);
+  if (slot.is_error()) {
+    if (slot.error().code() == -EEXIST)
+      kx_err("session %s: add_path: path %s exists\n", name, a.name);
+    else
+      kx_err("session %s: add_path: %s: already %u paths, the maximum\n", name, a.name,
+             wire::kMaxPaths);
+    return slot.error().code();
+  }
+  const u32 idx = slot.value().index;
+  const bool reuse = slot.value().reuse;
+  ClPath* p;
+  if (reuse) {
+    p = paths[idx];
+    p->reset_for_reuse();
+  } else {
+    p = new (Gfp::kernel) ClPath(this);
+    if (!p) return -ENOMEM;
+  }
+  init_path(p, idx, a);
+  auto r = p->start();
   if (r.is_error()) {
     kx_err("path %s: add_path: cannot connect (%d)\n", p->name, r.error().code());
-    p->close();
-    destroy(p);
+    p->close();  // kClosed again, nothing posted
+    if (reuse) {
+      p->removed = true;  // the slot stays free
+    } else {
+      destroy(p);
+    }
     return r.error().code();
   }
   p->state.set(PathState::kConnected);
   path_up(p);
   p->timeout_work.queue(liveness_scan_ms(), g_wq);
   p->sysfs_add();
-  paths[idx] = p;
-  nr_paths.store_release(idx + 1);
-  kx_info("path %s: added to session '%s'\n", p->name, name);
+  if (!reuse) {
+    paths[idx] = p;
+    nr_paths.store_release(idx + 1);
+  }
+  kx_info("path %s: added to session '%s' (slot %u%s)\n", p->name, name, idx,
+          reuse ? ", reused" : "");
   return static_cast<long>(len);
 }
 
@@ -1285,25 +1388,34 @@ static Result<void> parse_addr(rdma::SockAddr& out, const char* str, u16 port) {
   return to_result(kx_addr_parse(str, __builtin_strlen(str), port, out.get()));
 }
 
-// Addresses, uuid and name of a new path. src may be NULL or "".
-static Result<void> init_path(ClPath* p, u32 index, const char* src, const char* dst) {
-  ibtrs_clt_sess* s = p->sess;
-  p->index = index;
-  KX_TRY(parse_addr(p->dst, dst, s->port));
+// A path's addresses and name from its address strings. src may be NULL
+// or "".
+static Result<void> parse_path_addrs(PathAddrs& out, u16 port, const char* src, const char* dst) {
+  KX_TRY(parse_addr(out.dst, dst, port));
   if (src && src[0]) {
-    KX_TRY(parse_addr(p->src, src, 0));
-    p->has_src = true;
+    KX_TRY(parse_addr(out.src, src, 0));
+    out.has_src = true;
   }
-  for (u8& b : p->uuid.bytes) b = static_cast<u8>(kx_random_u32());
-  p->uuid.bytes[0] |= 1;
-  if (p->has_src) {
-    format_path_name(p->name, sizeof(p->name), p->src, p->dst);
+  if (out.has_src) {
+    format_path_name(out.name, sizeof(out.name), out.src, out.dst);
   } else {
     char d[IBTRS_ADDR_STR_MAX];
-    if (p->dst.to_str(d, sizeof(d)) < 0) copy_str(d, sizeof(d), "?");
-    copy_str(p->name, sizeof(p->name), d);
+    if (out.dst.to_str(d, sizeof(d)) < 0) copy_str(d, sizeof(d), "?");
+    copy_str(out.name, sizeof(out.name), d);
   }
   return ok();
+}
+
+// Addresses, a fresh uuid and the name of a new (or re-used) path that is
+// not connected.
+static void init_path(ClPath* p, u32 index, const PathAddrs& a) {
+  p->index = index;
+  p->dst = a.dst;
+  p->has_src = a.has_src;
+  if (a.has_src) p->src = a.src;
+  for (u8& b : p->uuid.bytes) b = static_cast<u8>(kx_random_u32());
+  p->uuid.bytes[0] |= 1;
+  copy_str(p->name, sizeof(p->name), a.name);
 }
 
 static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* sessname,
@@ -1329,11 +1441,19 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
     s->max_reconnect_attempts = max_reconnect_attempts;
     s->paths = KX_TRY(OwnArray<ClPath*>::create(wire::kMaxPaths, Gfp::kernel));
     for (usize i = 0; i < paths_num; i++) {
+      PathAddrs a;
+      KX_TRY(parse_path_addrs(a, port, paths[i].src, paths[i].dst));
+      // Unpublished yet: the table's own view finds a duplicate.
+      auto slot = ibtrs::mpath::choose_path_slot(ClSlots{s}, static_cast<u32>(i), a.name);
+      if (slot.is_error()) {
+        kx_err("session %s: path %s given twice\n", sessname, a.name);
+        return slot.error();
+      }
       ClPath* p = new (Gfp::kernel) ClPath(s);
       if (!p) return Error(-ENOMEM);
       s->paths[i] = p;
       s->nr_paths.store(static_cast<u32>(i + 1));
-      KX_TRY(init_path(p, static_cast<u32>(i), paths[i].src, paths[i].dst));
+      init_path(p, static_cast<u32>(i), a);
     }
     int first_err = 0;
     for (u32 i = 0; i < s->nr_paths.load(); i++) {

@@ -554,6 +554,59 @@ inline int select_path(const PathCandidate* paths, usize n, MpathPolicy policy, 
 }
 
 // ---------------------------------------------------------------------------
+// Path table slots (add_path / remove_path).
+//
+// A session's path table has kMaxPaths slots; [0, published) hold a path
+// object each, and the table never shrinks: IO reads slots without a lock,
+// so a path object stays in its slot for the session's life. A removed path
+// (closed for good, its sysfs directory gone) is only marked free, and the
+// next add_path re-initialises that same object for the new addresses. So
+// any number of add/remove cycles fit as long as at most kMaxPaths paths
+// are live at once.
+//
+// table: a PathTableView, i.e. any type with
+//          bool free(u32 i) const;         // slot i's path was removed
+//          const char* name(u32 i) const;  // "src@dst" or "dst", NUL-ended
+// published: slots in use, <= kMaxPaths.
+// name: the new path's name, formatted like the table's.
+//
+// Returns the slot for the new path: the lowest free slot, else published
+// (a new slot); Error(-EEXIST) if a live path has the same name (the same
+// src@dst: its sysfs directory would clash), Error(-E2BIG) if all kMaxPaths
+// slots hold live paths. The caller holds the lock that serialises
+// add_path and the marking of a slot free. Allocates nothing; O(published).
+struct SlotChoice {
+  u32 index;
+  bool reuse;  // index < published: re-initialise the removed path there
+};
+
+namespace detail {
+inline bool names_equal(const char* a, const char* b) {
+  while (*a && *a == *b) {
+    a++;
+    b++;
+  }
+  return *a == *b;
+}
+}  // namespace detail
+
+template <typename PathTableView>
+Result<SlotChoice> choose_path_slot(const PathTableView& table, u32 published, const char* name) {
+  if (published > kMaxPaths) published = kMaxPaths;
+  u32 free_slot = published;
+  for (u32 i = 0; i < published; i++) {
+    if (table.free(i)) {
+      if (free_slot == published) free_slot = i;
+      continue;
+    }
+    if (detail::names_equal(table.name(i), name)) return Error(-EEXIST);
+  }
+  if (free_slot < published) return SlotChoice{free_slot, true};
+  if (published == kMaxPaths) return Error(-E2BIG);
+  return SlotChoice{published, false};
+}
+
+// ---------------------------------------------------------------------------
 // Latency histogram.
 //
 // log2 buckets. Above 1 ms they are exactly the original IBNBD rdma_lat

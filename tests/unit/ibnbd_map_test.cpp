@@ -68,6 +68,42 @@ TEST(MapOptions, DefaultsAndAlternativeSyntax) {
   EXPECT_EQ(all.opts->nr_poll_queues, ibnbd::kPollQueuesAllCpus);
 }
 
+TEST(MapOptions, MaxReconnectAttempts) {
+  auto d = parse("sessname=s device_path=d path=ip:10.99.0.1");
+  ASSERT_EQ(d.err, 0);
+  EXPECT_EQ(d.opts->max_reconnect_attempts, -1);  // forever unless given
+  EXPECT_FALSE(d.opts->has_max_reconnect_attempts);
+  for (const char* v : {"-1", "0", "3", "9999"}) {
+    auto p = parse(std::string("sessname=s device_path=d path=ip:10.99.0.1 max_reconnect_attempts=") + v);
+    ASSERT_EQ(p.err, 0) << v << ": " << p.diag.what;
+    EXPECT_EQ(p.opts->max_reconnect_attempts, std::stoi(v));
+    EXPECT_TRUE(p.opts->has_max_reconnect_attempts);
+  }
+  for (const char* v : {"10000", "-2", "x", "3x", "- 1"}) {
+    auto p = parse(std::string("sessname=s device_path=d max_reconnect_attempts=") + v);
+    EXPECT_EQ(p.err, -EINVAL) << v;
+  }
+  auto twice = parse("sessname=s device_path=d max_reconnect_attempts=1 max_reconnect_attempts=1");
+  EXPECT_EQ(twice.err, -EINVAL);
+  EXPECT_STREQ(twice.diag.what, "max_reconnect_attempts given twice");
+}
+
+TEST(MapOptions, EightPathsMixingIpv4Ipv6AndGid) {
+  std::string line = "sessname=s device_path=d";
+  for (int k = 0; k < 4; k++) {
+    line += " path=ip:10.99." + std::to_string(k) + ".2@ip:10.99." + std::to_string(k) + ".1";
+    line += " path=ip:fd99:" + std::to_string(k) + "::2@ip:fd99:" + std::to_string(k) + "::1";
+  }
+  line += " path=gid:fd99:0000:0000:0000:0000:0000:0000:0002@gid:fd99::1";
+  auto p = parse(line);
+  ASSERT_EQ(p.err, 0) << p.diag.what;
+  ASSERT_EQ(p.opts->nr_paths, 9u);
+  EXPECT_EQ(p.opts->paths[1].dst.kind, ibnbd::AddrKind::kIp);
+  EXPECT_EQ(str(p.opts->paths[1].dst.text), "fd99:0::1");
+  EXPECT_EQ(p.opts->paths[8].src.kind, ibnbd::AddrKind::kGid);
+  EXPECT_EQ(str(p.opts->paths[8].dst.text), "fd99::1");
+}
+
 TEST(MapOptions, AtLeastEightPathsAndTheLimit) {
   std::string line = "sessname=s device_path=d";
   for (int i = 0; i < 128; i++) line += " path=ip:10.99." + std::to_string(i) + ".1";

@@ -990,4 +990,114 @@ TEST(LatencyHistogram, WorstCaseTextFitsAPageAndTruncates) {
   EXPECT_EQ(std::string(small), std::string("<      1 us: 18"));
 }
 
+// ---------------------------------------------------------------------------
+// choose_path_slot: a model path table (names and removed marks), driven the
+// way the client's add_path and remove_path drive the real one.
+
+struct ModelTable {
+  std::vector<std::string> names;
+  std::vector<bool> removed;
+  bool free(u32 i) const { return removed[i]; }
+  const char* name(u32 i) const { return names[i].c_str(); }
+  u32 published() const { return static_cast<u32>(names.size()); }
+  // add_path: 0 or the negative errno.
+  int add(const std::string& n) {
+    auto r = choose_path_slot(*this, published(), n.c_str());
+    if (r.is_error()) return r.error().code();
+    const SlotChoice c = r.value();
+    if (c.reuse) {
+      EXPECT_LT(c.index, published());
+      EXPECT_TRUE(removed[c.index]);
+      names[c.index] = n;
+      removed[c.index] = false;
+    } else {
+      EXPECT_EQ(c.index, published());
+      names.push_back(n);
+      removed.push_back(false);
+    }
+    return 0;
+  }
+  void remove(const std::string& n) {
+    for (u32 i = 0; i < published(); i++)
+      if (!removed[i] && names[i] == n) {
+        removed[i] = true;
+        return;
+      }
+    FAIL() << "no live path " << n;
+  }
+};
+
+std::string path_name(u32 i) {
+  return "ip:10.99." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + "@ip:10.99.0.2";
+}
+
+TEST(PathSlots, AppendsThenRefusesTheSameNameWithEexist) {
+  ModelTable t;
+  EXPECT_EQ(t.add("ip:10.99.0.1@ip:10.99.0.2"), 0);
+  EXPECT_EQ(t.add("ip:10.99.1.1@ip:10.99.1.2"), 0);
+  EXPECT_EQ(t.published(), 2u);
+  EXPECT_EQ(t.add("ip:10.99.1.1@ip:10.99.1.2"), -EEXIST);
+  EXPECT_EQ(t.add("ip:10.99.1.2"), 0);  // no source: a different name
+  EXPECT_EQ(t.published(), 3u);
+}
+
+TEST(PathSlots, RemovedSlotIsReusedSoManyCyclesNeverExhaustTheTable) {
+  ModelTable t;
+  EXPECT_EQ(t.add("a"), 0);
+  EXPECT_EQ(t.add("b"), 0);
+  for (int cycle = 0; cycle < 1000; cycle++) {
+    ASSERT_EQ(t.add("c"), 0) << cycle;
+    t.remove("c");
+  }
+  EXPECT_EQ(t.published(), 3u);
+  // The same name may come back once removed (its slot is free).
+  t.remove("a");
+  EXPECT_EQ(t.add("a"), 0);
+  EXPECT_EQ(t.names[0], "a");
+  EXPECT_EQ(t.published(), 3u);
+}
+
+TEST(PathSlots, LowestFreeSlotFirst) {
+  ModelTable t;
+  for (u32 i = 0; i < 6; i++) ASSERT_EQ(t.add(path_name(i)), 0);
+  t.remove(path_name(4));
+  t.remove(path_name(1));
+  auto r = choose_path_slot(t, t.published(), "new");
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r.value().index, 1u);
+  EXPECT_TRUE(r.value().reuse);
+  // A free slot's stale name does not count as a duplicate.
+  EXPECT_EQ(t.add(path_name(4)), 0);
+  EXPECT_EQ(t.names[1], path_name(4));
+}
+
+TEST(PathSlots, The129thLivePathIsE2bigAndAFreedSlotTakesItAgain) {
+  ModelTable t;
+  for (u32 i = 0; i < kMaxPaths; i++) ASSERT_EQ(t.add(path_name(i)), 0) << i;
+  EXPECT_EQ(t.published(), kMaxPaths);
+  EXPECT_EQ(t.add(path_name(kMaxPaths)), -E2BIG);
+  // A duplicate is still EEXIST, whether the table is full or not.
+  EXPECT_EQ(t.add(path_name(7)), -EEXIST);
+  t.remove(path_name(77));
+  EXPECT_EQ(t.add(path_name(kMaxPaths)), 0);
+  EXPECT_EQ(t.names[77], path_name(kMaxPaths));
+  EXPECT_EQ(t.add(path_name(kMaxPaths + 1)), -E2BIG);
+  // Grow to 128 and shrink again, twice: the table stays at 128 slots.
+  for (u32 i = 0; i < kMaxPaths; i++) t.remove(t.names[i]);
+  for (int round = 0; round < 2; round++) {
+    for (u32 i = 0; i < kMaxPaths; i++) ASSERT_EQ(t.add(path_name(1000 + i)), 0) << i;
+    EXPECT_EQ(t.add("one more"), -E2BIG);
+    for (u32 i = 0; i < kMaxPaths; i++) t.remove(path_name(1000 + i));
+  }
+  EXPECT_EQ(t.published(), kMaxPaths);
+}
+
+TEST(PathSlots, PublishedAboveTheLimitIsClamped) {
+  ModelTable t;
+  for (u32 i = 0; i < kMaxPaths; i++) ASSERT_EQ(t.add(path_name(i)), 0);
+  auto r = choose_path_slot(t, kMaxPaths + 5, "x");
+  ASSERT_TRUE(r.is_error());
+  EXPECT_EQ(r.error().code(), -E2BIG);
+}
+
 }  // namespace

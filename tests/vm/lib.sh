@@ -12,6 +12,11 @@
 #                          routing + static neighbours so traffic crosses the
 #                          veth wire; idempotent
 #   rxe_ip K SIDE          print 10.99.K.SIDE (SIDE 1 = veth(2K), 2 = veth(2K+1))
+#   rxe_ip6 K SIDE         print fd99:K::SIDE, pair K's IPv6 address (same sides)
+#   rxe_ip6_setup K...     after rxe_setup: IPv6 on pair K too (fd99:K::1/64 and
+#                          ::2/64, nodad so usable at once, the same policy
+#                          routing and static neighbours as IPv4); the rxe
+#                          devices get RoCEv2 GIDs from these addresses
 #   rxe_link_down K        cut path K (both veths of pair K down)
 #   rxe_link_up K          heal path K and restore its routes and neighbours
 #   rxe_link_loss K        stall path K: netem drops every packet both ways (the
@@ -94,6 +99,7 @@ unload_ko() {
 }
 
 rxe_ip() { echo "10.99.${1:?rxe_ip K SIDE}.${2:?rxe_ip K SIDE}"; }
+rxe_ip6() { echo "fd99:${1:?rxe_ip6 K SIDE}::${2:?rxe_ip6 K SIDE}"; }
 
 _mac() { cat "/sys/class/net/$1/address"; }
 
@@ -123,6 +129,66 @@ _rxe_pair_routes() {
 	# Static neighbours: no ARP round before the first RDMA connect.
 	ip neigh replace "$ipa" lladdr "$(_mac "$a")" dev "$b" nud permanent
 	ip neigh replace "$ipb" lladdr "$(_mac "$b")" dev "$a" nud permanent
+}
+
+# IPv6 routes, rules and neighbours of pair k (idempotent; also after link up).
+_rxe_pair_routes6() {
+	local k=$1 a=veth$((2 * $1)) b=veth$((2 * $1 + 1))
+	local ipa ipb ta=$((100 + 2 * $1)) tb=$((101 + 2 * $1))
+	ipa=$(rxe_ip6 "$k" 1)
+	ipb=$(rxe_ip6 "$k" 2)
+	ip -6 addr replace "$ipa/64" dev "$a" nodad
+	ip -6 addr replace "$ipb/64" dev "$b" nodad
+	ip -6 rule del pref 10 iif "$a" lookup local 2>/dev/null || true
+	ip -6 rule add pref 10 iif "$a" lookup local
+	ip -6 rule del pref 10 iif "$b" lookup local 2>/dev/null || true
+	ip -6 rule add pref 10 iif "$b" lookup local
+	ip -6 route replace "$ipa/128" dev "$b" src "$ipb" table "$ta"
+	ip -6 route replace "$ipb/128" dev "$a" src "$ipa" table "$tb"
+	ip -6 rule del pref 20 from "$ipb" to "$ipa" lookup "$ta" 2>/dev/null || true
+	ip -6 rule add pref 20 from "$ipb" to "$ipa" lookup "$ta"
+	ip -6 rule del pref 20 from "$ipa" to "$ipb" lookup "$tb" 2>/dev/null || true
+	ip -6 rule add pref 20 from "$ipa" to "$ipb" lookup "$tb"
+	ip -6 neigh replace "$ipa" lladdr "$(_mac "$a")" dev "$b" nud permanent
+	ip -6 neigh replace "$ipb" lladdr "$(_mac "$b")" dev "$a" nud permanent
+}
+
+_rxe_has_v6() { [[ $(cat "/proc/sys/net/ipv6/conf/veth$((2 * $1))/disable_ipv6" 2>/dev/null) == 0 ]]; }
+
+# The rxe GID table has an entry for ADDR (RoCEv2 GID of an IPv6 address).
+_rxe_gid_of() {
+	# One grep over the whole table (1024 entries on rxe), not a cat each.
+	grep -qsx "$2" /sys/class/infiniband/rxe"$1"/ports/1/gids/*
+}
+
+# The 8-group form the GID table shows for rxe_ip6 K SIDE (K, SIDE < 10000).
+_ip6_full() {
+	local g=0000$1 s=0000$2
+	echo "fd99:${g: -4}:0000:0000:0000:0000:0000:${s: -4}"
+}
+
+rxe_ip6_setup() {
+	_kcxx_guest_only rxe_ip6_setup
+	local k d i side
+	(($#)) || die "rxe_ip6_setup K..."
+	[[ -n $(ip -6 rule show pref 1000) ]] || ip -6 rule add pref 1000 lookup local
+	ip -6 rule del pref 0 lookup local 2>/dev/null || true
+	for k in "$@"; do
+		for d in "veth$((2 * k))" "veth$((2 * k + 1))"; do
+			[[ -e /sys/class/net/$d ]] || die "rxe_ip6_setup: no $d (rxe_setup first)"
+			# No link-local address, router solicitation or DAD: only the
+			# two static addresses below talk on this wire.
+			sysctl -qw "net.ipv6.conf.$d.addr_gen_mode=1" "net.ipv6.conf.$d.accept_ra=0" \
+				"net.ipv6.conf.$d.autoconf=0" "net.ipv6.conf.$d.accept_dad=0" >/dev/null
+			sysctl -qw "net.ipv6.conf.$d.disable_ipv6=0" >/dev/null
+		done
+		_rxe_pair_routes6 "$k"
+		for side in 1 2; do
+			i=$((2 * k + side - 1))
+			wait_for 10 _rxe_gid_of "$i" "$(_ip6_full "$k" "$side")" ||
+				die "rxe_ip6_setup: rxe$i has no GID for $(rxe_ip6 "$k" "$side")"
+		done
+	done
 }
 
 rxe_setup() {
@@ -184,6 +250,7 @@ rxe_link_up() {
 	done
 	# Link down dropped the pair's table routes and neighbours: put them back.
 	_rxe_pair_routes "$k"
+	if _rxe_has_v6 "$k"; then _rxe_pair_routes6 "$k"; fi
 }
 
 rxe_link_loss() {
@@ -218,6 +285,10 @@ rxe_teardown() {
 	while ip rule del pref 20 2>/dev/null; do :; done
 	[[ -n $(ip rule show pref 0) ]] || ip rule add pref 0 lookup local
 	ip rule del pref 1000 lookup local 2>/dev/null || true
+	while ip -6 rule del pref 10 2>/dev/null; do :; done
+	while ip -6 rule del pref 20 2>/dev/null; do :; done
+	[[ -n $(ip -6 rule show pref 0) ]] || ip -6 rule add pref 0 lookup local
+	ip -6 rule del pref 1000 lookup local 2>/dev/null || true
 	return 0
 }
 
