@@ -178,7 +178,8 @@ IBTRS_EXTERN_C int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops *op
 
 /*
  * Reaps the completions of poll connection index on every connected path,
- * running their conf_fn here (BH disabled). Returns how many completions
+ * running their conf_fn here, in the caller's context (task context for
+ * blk-mq: a polled bio must not complete with BH disabled). Returns how many completions
  * (CQEs, not requests) it reaped, -ENOTCONN when no path is connected,
  * -EINVAL if index >= nr_poll_queues. Any context but hard IRQ; concurrent
  * callers on one index do not block each other (one of them reaps).

@@ -11,7 +11,7 @@
 //                   IO path allocates nothing
 //   ClCon           one RC QP + CQ + cm_id
 // Contexts: ibtrs_clt_request in any context; completions in softirq (poll
-// connections: inside ibtrs_clt_rdma_cq_direct, BH disabled, or in the
+// connections: inside ibtrs_clt_rdma_cq_direct, in the caller's task context, or in the
 // teardown's drain in process context); path
 // set-up, error recovery, reconnect and the request-timeout scan in the
 // module workqueue; open/close in process context.
@@ -1519,8 +1519,7 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
 // path's users count keeps ClPath::stop from draining and freeing the CQ
 // under us (stop leaves CONNECTED first, then waits for users == 0; its
 // drain then reaps what is left, so nothing in flight is lost: see
-// docs/ibtrs.md "Poll queues"). BH disabled around the poll: the
-// completion handlers are written for softirq context.
+// docs/ibtrs.md "Poll queues"). Caller's context (blk-mq: task context).
 extern "C" int ibtrs_clt_rdma_cq_direct(struct ibtrs_clt_sess* sess, unsigned int index) noexcept {
   if (!sess || index >= sess->nr_poll_queues) return -EINVAL;
   const u32 n = sess->nr_paths.load_acquire();
@@ -1533,9 +1532,10 @@ extern "C" int ibtrs_clt_rdma_cq_direct(struct ibtrs_clt_sess* sess, unsigned in
       any = true;
       ClCon* con = p->cons[p->nr_irq_cons + index];
       if (con->polling.exchange(1) == 0) {
-        kx_local_bh_disable();
+        // No BH disable: blk-mq completes a polled bio in task context
+        // (bio_put WARNs in_interrupt() for REQ_POLLED bios); the handlers
+        // already run in process context on the fail-over/drain paths.
         const int c = con->cq.poll(-1);
-        kx_local_bh_enable();
         con->polling.store_release(0);
         if (c > 0) {
           p->poll_cqes.add_relaxed(static_cast<u64>(c));

@@ -78,7 +78,7 @@ fio_poll() {
 	local dev=$1 what=$2 log rc=0
 	log=$VMTEST_TMP/fio-$what.log
 	timeout 300 fio --name="$what" --filename="/dev/$dev" --direct=1 --ioengine=io_uring --hipri=1 \
-		--rw=randrw --bsrange=4k-128k --iodepth=16 --size=48M --verify=crc32c --verify_fatal=1 \
+		--rw=randrw --bsrange=4k-64k --iodepth=8 --size=8M --verify=crc32c --verify_fatal=1 \
 		--do_verify=1 >"$log" 2>&1 || rc=$?
 	fio_check "$log" "$rc" "$what"
 }
