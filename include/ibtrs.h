@@ -5,7 +5,8 @@
  *
  * Model (see docs/ibtrs.md): a client *session* (one per client and session
  * name) has one or more *paths* to one server; each path is one RDMA-CM
- * endpoint pair with one admin connection plus one per CPU. The server
+ * endpoint pair with one admin connection plus one per CPU (plus
+ * nr_poll_queues poll connections, see ibtrs_clt_rdma_cq_direct). The server
  * allocates queue_depth chunks of memory once per session; a client *permit*
  * is one chunk = one request in flight. A request is one WRITE (data and a
  * user header go to the server) or one READ (the user header goes to the
@@ -99,7 +100,11 @@ struct ibtrs_addr {
  * path connected. pdu_sz: bytes of user data per permit
  * (ibtrs_permit_to_pdu). reconnect_delay_sec: delay before a failed path
  * reconnects; max_reconnect_attempts: -1 forever, 0 never. nr_poll_queues:
- * connections per path served by ibtrs_clt_rdma_cq_direct (0 = none).
+ * extra connections per path (after the admin and per-CPU ones, counted in
+ * the CONN_REQ cid_num as upstream) whose completion queues have no
+ * interrupt handler: their completions are reaped only by
+ * ibtrs_clt_rdma_cq_direct (0 = none; -EINVAL if a path would exceed 4096
+ * connections).
  * Process context. Returns ERR_PTR(-errno).
  */
 IBTRS_EXTERN_C struct ibtrs_clt_sess *
@@ -118,6 +123,7 @@ IBTRS_EXTERN_C void ibtrs_clt_close(struct ibtrs_clt_sess *sess) IBTRS_NOEXCEPT;
 enum ibtrs_clt_con_type {
 	IBTRS_ADMIN_CON = 0, /* goes out on the admin connection (con 0) */
 	IBTRS_IO_CON = 1,    /* goes out on the connection of the submitting CPU */
+	IBTRS_POLL_CON = 2,  /* set by ibtrs_clt_permit_set_poll only */
 };
 
 enum ibtrs_permit_wait {
@@ -131,6 +137,16 @@ ibtrs_clt_get_permit(struct ibtrs_clt_sess *sess, enum ibtrs_clt_con_type con_ty
 /* Any context. The permit must not be in use by a request. */
 IBTRS_EXTERN_C void ibtrs_clt_put_permit(struct ibtrs_clt_sess *sess,
 					 struct ibtrs_permit *permit) IBTRS_NOEXCEPT;
+/*
+ * Routes the next requests sent with permit (until it is put back) to poll
+ * connection index (0..nr_poll_queues-1) of whichever path carries them; the
+ * caller must then call ibtrs_clt_rdma_cq_direct(sess, index) until conf_fn
+ * ran (a path teardown still completes or fails over the request by itself).
+ * -EINVAL if index >= nr_poll_queues. Any context, before ibtrs_clt_request.
+ */
+IBTRS_EXTERN_C int ibtrs_clt_permit_set_poll(struct ibtrs_clt_sess *sess,
+					     struct ibtrs_permit *permit,
+					     unsigned int index) IBTRS_NOEXCEPT;
 /* pdu_sz bytes of user data that belong to the permit (8-byte aligned). */
 IBTRS_EXTERN_C void *ibtrs_permit_to_pdu(struct ibtrs_permit *permit) IBTRS_NOEXCEPT;
 
@@ -160,7 +176,14 @@ IBTRS_EXTERN_C int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops *op
 				     ibtrs_size_t data_len, struct scatterlist *sg,
 				     unsigned int sg_cnt) IBTRS_NOEXCEPT;
 
-/* Polls the index-th poll queue connection of every path; returns the completions reaped. */
+/*
+ * Reaps the completions of poll connection index on every connected path,
+ * running their conf_fn here, in the caller's context (task context for
+ * blk-mq: a polled bio must not complete with BH disabled). Returns how many completions
+ * (CQEs, not requests) it reaped, -ENOTCONN when no path is connected,
+ * -EINVAL if index >= nr_poll_queues. Any context but hard IRQ; concurrent
+ * callers on one index do not block each other (one of them reaps).
+ */
 IBTRS_EXTERN_C int ibtrs_clt_rdma_cq_direct(struct ibtrs_clt_sess *sess,
 					    unsigned int index) IBTRS_NOEXCEPT;
 

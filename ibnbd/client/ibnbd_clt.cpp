@@ -140,7 +140,7 @@ class Device {
   // Map-time set-up after OPEN answered (process context, Driver::lock_ held).
   Result<void> create(const proto::OpenRsp& rsp);
 
-  blk::Status queue_rq(Cmd& cmd, blk::Request rq);
+  blk::Status queue_rq(Cmd& cmd, blk::Request rq, int poll_index);
   void complete(Cmd& cmd, blk::Request rq);
   // From Cmd::conf (any context): the transport answered err.
   void on_conf(Cmd& cmd, int err);
@@ -209,7 +209,7 @@ class Session {
   KX_PINNED(Session);
 
   // Opens the transport session, negotiates, creates the tag set.
-  Result<void> open(const ibnbd::MapOptions& o);
+  Result<void> open(const ibnbd::MapOptions& o, u32 nr_poll_queues);
   // SESS_INFO (process context).
   Result<void> sess_info();
   // OPEN for path/mode (process context).
@@ -230,7 +230,10 @@ class Session {
   const proto::Session& proto_sess() const { return proto_; }
 
   char name_[ibnbd::kNameMax] = {};
-  i32 nr_poll_queues_ = 0;
+  // Poll queues (resolved, fixed for the session: the tag set is shared by
+  // its devices) and the tag set's hw queue layout.
+  u32 nr_poll_queues_ = 0;
+  ibnbd::QueueLayout layout_{};
   Atomic<bool> need_rerun_{false};
   ibtrs_attrs attrs_{};
   Mutex mutex_{KX_LOCK_CLASS("ibnbd.sess")};
@@ -357,7 +360,7 @@ int Device::send(Cmd& cmd, const proto::IoReq& io_in, bool with_data) {
 }
 
 // queue_rq: atomic context, never sleeps, never allocates.
-blk::Status Device::queue_rq(Cmd& cmd, blk::Request rq) {
+blk::Status Device::queue_rq(Cmd& cmd, blk::Request rq, int poll_index) {
   const blk::RequestInfo info = rq.info();
   const IoAction act = ibnbd::clt::outage_action(state(), 0, kx_ktime_ns(), &cmd.first_hold_ns,
                                                  fail_timeout_sec_.load_relaxed());
@@ -387,6 +390,9 @@ blk::Status Device::queue_rq(Cmd& cmd, blk::Request rq) {
     permit = ibtrs_clt_get_permit(sess_.clt(), IBTRS_IO_CON, IBTRS_PERMIT_NOWAIT);
     if (!permit) return blk::Status::resource();
   }
+  // A HCTX_TYPE_POLL request goes out on (and is reaped from) the poll
+  // connection of its hctx; the index is < nr_poll_queues by construction.
+  if (poll_index >= 0) (void)ibtrs_clt_permit_set_poll(sess_.clt(), permit, static_cast<u32>(poll_index));
   cmd.dev = this;
   cmd.rq = rq.raw();
   cmd.permit = permit;
@@ -637,7 +643,7 @@ long Device::sysfs_show(int id, char* buf) {
     case IBNBD_CLT_ATTR_ACCESS_MODE:
       return kx_sysfs_emit(buf, "%s\n", mode_name(mode_));
     case IBNBD_CLT_ATTR_NR_POLL_QUEUES:
-      return kx_sysfs_emit(buf, "%d\n", sess_.nr_poll_queues_);
+      return kx_sysfs_emit(buf, "%u\n", sess_.nr_poll_queues_);
     case IBNBD_CLT_ATTR_IO_FAIL_TIMEOUT:
       return kx_sysfs_emit(buf, "%u\n", fail_timeout_sec_.load());
     case IBNBD_CLT_ATTR_UNMAP_DEVICE:
@@ -796,9 +802,10 @@ void Session::close_dev(u32 device_id) {
     kx_info("session %s: CLOSE of device_id %u: %d", name_, device_id, res.error().code());
 }
 
-Result<void> Session::open(const ibnbd::MapOptions& o) {
+Result<void> Session::open(const ibnbd::MapOptions& o, u32 nr_poll_queues) {
   copy_str(name_, sizeof(name_), o.sessname);
-  nr_poll_queues_ = o.nr_poll_queues;
+  nr_poll_queues_ = nr_poll_queues;
+  layout_ = ibnbd::queue_layout(static_cast<u32>(max(1, kx_num_online_cpus())), nr_poll_queues);
   // "ip:" / "gid:" + text, NUL-terminated, per endpoint.
   struct AddrBuf {
     char src[IBTRS_ADDR_STR_MAX];
@@ -820,7 +827,7 @@ Result<void> Session::open(const ibnbd::MapOptions& o) {
   const int delay = min(255, max(1, ibnbd_clt_reconnect_delay_sec));
   ibtrs_clt_sess* s = ibtrs_clt_open(&ops, name_, addrs.data(), o.nr_paths, o.dest_port, 8,
                                      static_cast<u8>(delay),
-                                     static_cast<i16>(o.max_reconnect_attempts), 0);
+                                     static_cast<i16>(o.max_reconnect_attempts), nr_poll_queues_);
   const long perr = static_cast<long>(reinterpret_cast<unsigned long>(s));
   if (!s || (perr < 0 && perr >= -4095))  // ERR_PTR(-errno); the caller logs
     return Error(s ? static_cast<int>(perr) : -EINVAL);
@@ -828,14 +835,17 @@ Result<void> Session::open(const ibnbd::MapOptions& o) {
   KX_TRY(to_result(ibtrs_clt_query(clt_, &attrs_)));
   KX_TRY(sess_info());
   blk::TagSetConfig cfg;
-  cfg.nr_hw_queues = static_cast<u32>(max(1, kx_num_online_cpus()));
+  cfg.nr_hw_queues = layout_.nr_hw_queues;
+  cfg.nr_maps = layout_.nr_maps;
   cfg.queue_depth = attrs_.queue_depth;
   cfg.pdu_size = ClPdu::kSize;
   cfg.flags = KX_BLK_MQ_F_SHOULD_MERGE | KX_BLK_MQ_F_TAG_QUEUE_SHARED;
   cfg.timeout_ms = kRqTimeoutMs;
   tagset_ = KX_TRY(blk::TagSet::create(g_driver->ops_, this, cfg));
-  kx_info("session %s: connected, RNBD version %u, features 0x%x, queue_depth %u, max_io %u",
-          name_, proto_.version, proto_.features, attrs_.queue_depth, attrs_.max_io_size);
+  kx_info("session %s: connected, RNBD version %u, features 0x%x, queue_depth %u, max_io %u, "
+          "%u/%u io/poll queues",
+          name_, proto_.version, proto_.features, attrs_.queue_depth, attrs_.max_io_size,
+          layout_.io_queues, layout_.poll_queues);
   return ok();
 }
 
@@ -983,14 +993,23 @@ Result<void> Driver::map(const ibnbd::MapOptions& o) {
   char path[proto::kDevNameFieldSize];
   copy_str(sessname, sizeof(sessname), o.sessname);
   copy_str(path, sizeof(path), o.device_path);
-  if (o.nr_poll_queues != 0) {
-    kx_err("map_device: nr_poll_queues=%d: poll queues are not supported yet", o.nr_poll_queues);
-    return Error(-EOPNOTSUPP);
+  ibnbd::MapDiag pdiag;
+  const u32 cpus = static_cast<u32>(max(1, kx_num_online_cpus()));
+  auto npoll = ibnbd::resolve_poll_queues(o.nr_poll_queues, cpus, &pdiag);
+  if (npoll.is_error()) {
+    kx_err("map_device: nr_poll_queues=%d: %s (%u)", o.nr_poll_queues, pdiag.what, cpus);
+    return npoll.error();
   }
   Session* sess = nullptr;
   for (Session& s : sessions_) {
     if (!streq(s.name(), sessname)) continue;
     sess = &s;
+    // One tag set per session: its poll queues cannot differ per device.
+    if (s.nr_poll_queues_ != npoll.value()) {
+      kx_err("map_device: session %s has %u poll queues, not %u (nr_poll_queues=%d)", sessname,
+             s.nr_poll_queues_, npoll.value(), o.nr_poll_queues);
+      return Error(-EINVAL);
+    }
     for (Device& d : s.devs_) {
       if (d.same_path(path)) {
         kx_err("map_device: %s@%s is already mapped as %s", path, sessname, d.name());
@@ -1016,7 +1035,7 @@ Result<void> Driver::map(const ibnbd::MapOptions& o) {
     }
     auto ns = make_own<Session>(Gfp::kernel, *this);
     if (ns.is_error()) return ns.error();
-    auto r = ns.value()->open(o);
+    auto r = ns.value()->open(o, npoll.value());
     if (r.is_error()) {
       kx_err("map_device: session %s: cannot connect or negotiate (SESS_INFO): %d", sessname,
              r.error().code());
@@ -1111,9 +1130,22 @@ extern "C" void ibnbd_clt_exit(void) noexcept {
   g_driver = nullptr;
 }
 
-extern "C" kx_u8 ibnbd_clt_queue_rq(void* disk, kx_blk_hctx*, kx_request* rq, void* pdu,
-                                    int) noexcept {
-  return static_cast<Device*>(disk)->queue_rq(*ClPdu::cmd(pdu), blk::Request(rq)).raw();
+extern "C" kx_u8 ibnbd_clt_queue_rq(void* disk, kx_blk_hctx*, kx_request* rq, void* pdu, int,
+                                    int poll_index) noexcept {
+  return static_cast<Device*>(disk)->queue_rq(*ClPdu::cmd(pdu), blk::Request(rq), poll_index).raw();
+}
+
+extern "C" void ibnbd_clt_queue_layout(void* driver, kx_u32* io_queues, kx_u32* poll_queues) noexcept {
+  const auto* s = static_cast<Session*>(driver);
+  *io_queues = s->layout_.io_queues;
+  *poll_queues = s->layout_.poll_queues;
+}
+
+// blk-mq's poll of a HCTX_TYPE_POLL hctx (process context, the submitter
+// spinning for its polled IO); the session outlives its disks' queues.
+extern "C" int ibnbd_clt_poll(void* driver, kx_u32 index) noexcept {
+  auto* s = static_cast<Session*>(driver);
+  return s->clt() ? ibtrs_clt_rdma_cq_direct(s->clt(), index) : 0;
 }
 
 extern "C" void ibnbd_clt_complete(void* disk, kx_request* rq, void* pdu) noexcept {

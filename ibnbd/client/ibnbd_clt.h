@@ -40,8 +40,14 @@ KX_EXTERN_C void ibnbd_clt_sg_init_one(void *sg, void *buf, kx_u32 len) KX_NOEXC
 KX_EXTERN_C kx_u32 ibnbd_clt_sizeof_sg(void) KX_NOEXCEPT;
 
 /* blk_mq_ops entries: disk = rq->q->queuedata, driver = set->driver_data. */
+/* poll_index: the hctx's poll connection (HCTX_TYPE_POLL), -1 for the others. */
 KX_EXTERN_C kx_u8 ibnbd_clt_queue_rq(void *disk, struct kx_blk_hctx *hctx, struct kx_request *rq,
-				     void *pdu, int last) KX_NOEXCEPT;
+				     void *pdu, int last, int poll_index) KX_NOEXCEPT;
+/* map_queues: per-CPU hw queues and poll hw queues of the session's tag set. Process. */
+KX_EXTERN_C void ibnbd_clt_queue_layout(void *driver, kx_u32 *io_queues,
+					kx_u32 *poll_queues) KX_NOEXCEPT;
+/* .poll: ibtrs_clt_rdma_cq_direct on poll connection index; completions reaped or -errno. */
+KX_EXTERN_C int ibnbd_clt_poll(void *driver, kx_u32 index) KX_NOEXCEPT;
 KX_EXTERN_C void ibnbd_clt_complete(void *disk, struct kx_request *rq, void *pdu) KX_NOEXCEPT;
 KX_EXTERN_C int ibnbd_clt_timeout(void *disk, struct kx_request *rq, void *pdu) KX_NOEXCEPT;
 KX_EXTERN_C int ibnbd_clt_init_request(void *driver, struct kx_request *rq, void *pdu) KX_NOEXCEPT;

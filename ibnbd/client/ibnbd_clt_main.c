@@ -36,12 +36,56 @@ kx_u32 ibnbd_clt_sizeof_sg(void)
 	return sizeof(struct scatterlist);
 }
 
+/* The poll connection of a HCTX_TYPE_POLL hctx (0..nr_poll_queues-1), else -1. */
+static int ibnbd_mq_poll_index(struct blk_mq_hw_ctx *hctx)
+{
+	struct blk_mq_tag_set *set = hctx->queue->tag_set;
+
+	if (hctx->type != HCTX_TYPE_POLL || set->nr_maps <= HCTX_TYPE_POLL)
+		return -1;
+	return (int)(hctx->queue_num - set->map[HCTX_TYPE_POLL].queue_offset);
+}
+
 static blk_status_t ibnbd_mq_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq_queue_data *bd)
 {
 	return (__force blk_status_t)ibnbd_clt_queue_rq(hctx->queue->queuedata,
 							(struct kx_blk_hctx *)hctx,
 							(struct kx_request *)bd->rq,
-							blk_mq_rq_to_pdu(bd->rq), bd->last);
+							blk_mq_rq_to_pdu(bd->rq), bd->last,
+							ibnbd_mq_poll_index(hctx));
+}
+
+/*
+ * The session's layout (ibnbd/core/map_options.h queue_layout): DEFAULT and
+ * READ share the per-CPU queues, POLL gets the rest. Without poll queues
+ * nr_maps is 1 and only DEFAULT exists.
+ */
+static void ibnbd_mq_map_queues(struct blk_mq_tag_set *set)
+{
+	kx_u32 io = 0, poll = 0;
+
+	ibnbd_clt_queue_layout(set->driver_data, &io, &poll);
+	set->map[HCTX_TYPE_DEFAULT].nr_queues = io;
+	set->map[HCTX_TYPE_DEFAULT].queue_offset = 0;
+	blk_mq_map_queues(&set->map[HCTX_TYPE_DEFAULT]);
+	if (set->nr_maps <= HCTX_TYPE_POLL)
+		return;
+	set->map[HCTX_TYPE_READ].nr_queues = io;
+	set->map[HCTX_TYPE_READ].queue_offset = 0;
+	blk_mq_map_queues(&set->map[HCTX_TYPE_READ]);
+	set->map[HCTX_TYPE_POLL].nr_queues = poll;
+	set->map[HCTX_TYPE_POLL].queue_offset = io;
+	blk_mq_map_queues(&set->map[HCTX_TYPE_POLL]);
+}
+
+/* blk-mq polls a HCTX_TYPE_POLL hctx: reap its poll connection on every path. */
+static int ibnbd_mq_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
+{
+	int idx = ibnbd_mq_poll_index(hctx);
+
+	if (idx < 0)
+		return 0;
+	return ibnbd_clt_poll(hctx->queue->tag_set->driver_data, (kx_u32)idx);
 }
 
 static void ibnbd_mq_complete(struct request *rq)
@@ -73,6 +117,8 @@ static const struct blk_mq_ops ibnbd_mq_ops = {
 	.timeout = ibnbd_mq_timeout,
 	.init_request = ibnbd_mq_init_request,
 	.exit_request = ibnbd_mq_exit_request,
+	.map_queues = ibnbd_mq_map_queues,
+	.poll = ibnbd_mq_poll,
 };
 
 static int ibnbd_bd_open(struct block_device *bdev, fmode_t mode)

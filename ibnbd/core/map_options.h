@@ -362,4 +362,41 @@ inline Result<void> parse_map_options(const char* buf, usize len, MapOptions* ou
   return kx::ok();
 }
 
+// nr_poll_queues as the session uses it: -1 = one per online CPU, 0 = none,
+// n = n, at most one per online CPU (upstream rnbd's bound). -EINVAL (with
+// diag->what set) otherwise.
+inline Result<u32> resolve_poll_queues(i32 requested, u32 online_cpus, MapDiag* diag) {
+  if (requested == kPollQueuesAllCpus) return online_cpus;
+  if (requested < 0) {
+    *diag = {"nr_poll_queues must be -1 or 0..nproc", Str{}};
+    return kx::Error(-EINVAL);
+  }
+  if (static_cast<u32>(requested) > online_cpus) {
+    *diag = {"nr_poll_queues is more than the CPUs online", Str{}};
+    return kx::Error(-EINVAL);
+  }
+  return static_cast<u32>(requested);
+}
+
+// The blk-mq layout of a session's tag set: HCTX_TYPE_DEFAULT and
+// HCTX_TYPE_READ share the per-CPU hw queues [0, io_queues), the poll
+// queues are [io_queues, io_queues + poll_queues) (HCTX_TYPE_POLL), as
+// upstream rnbd_rdma_map_queues. nr_maps 0 (one map) without poll queues.
+struct QueueLayout {
+  u32 io_queues;
+  u32 poll_queues;
+  u32 nr_hw_queues;
+  u32 nr_maps;
+  // The poll connection of hw queue hctx_index, or -1 for a per-CPU one.
+  i32 poll_index(u32 hctx_index) const {
+    if (hctx_index < io_queues || hctx_index >= nr_hw_queues) return -1;
+    return static_cast<i32>(hctx_index - io_queues);
+  }
+};
+
+inline QueueLayout queue_layout(u32 online_cpus, u32 poll_queues) {
+  const u32 io = online_cpus ? online_cpus : 1;
+  return {io, poll_queues, io + poll_queues, poll_queues ? 3u : 0u};
+}
+
 }  // namespace ibnbd

@@ -6,11 +6,13 @@
 //   ibtrs_clt_sess  one per ibtrs_clt_open(): the permits (one per server
 //                   chunk, session-wide) and the paths
 //   ClPath          one RDMA-CM endpoint pair: 1 admin + nr_cpu IO
-//                   connections, the server's chunk addresses (rbufs) and one
+//                   connections + nr_poll_queues poll connections, the server's chunk addresses (rbufs) and one
 //                   preallocated ClReq per permit (MR + header buffer), so the
 //                   IO path allocates nothing
 //   ClCon           one RC QP + CQ + cm_id
-// Contexts: ibtrs_clt_request in any context; completions in softirq; path
+// Contexts: ibtrs_clt_request in any context; completions in softirq (poll
+// connections: inside ibtrs_clt_rdma_cq_direct, in the caller's task context, or in the
+// teardown's drain in process context); path
 // set-up, error recovery, reconnect and the request-timeout scan in the
 // module workqueue; open/close in process context.
 //
@@ -55,8 +57,9 @@ struct ClCon;
 
 struct ibtrs_permit {
   u32 mem_id;
-  u32 con_type;
-  u64 pad;  // pdu follows, 8-byte aligned
+  u32 con_type;  // enum ibtrs_clt_con_type
+  u32 poll_idx;  // IBTRS_POLL_CON: which poll connection (ibtrs_clt_permit_set_poll)
+  u32 pad;       // pdu follows, 8-byte aligned
 };
 static_assert(sizeof(ibtrs_permit) == 16);
 
@@ -120,6 +123,12 @@ struct ClCon {
   ClPath* path;
   u16 cid;
   bool up = false;
+  // A poll connection: its CQ is PollCtx::direct, reaped only by
+  // ibtrs_clt_rdma_cq_direct (and the teardown's drain).
+  bool direct = false;
+  // 1 while a poller reaps the CQ: ib_process_cq_direct must not run
+  // concurrently with itself on one CQ; a second poller returns 0.
+  Atomic<u32> polling{0};
   int cm_status = 0;
   u8 rsp[sizeof(wire::ConnRspWire)] = {};
   SignalCounter sig;
@@ -194,6 +203,12 @@ struct ClPath {
   // (stats/rdma_lat; the session's rdma_lat merges every path).
   ibtrs::mpath::LatencyHistogram lat_read, lat_write;
   Atomic<u32> reconnects_ok{0}, reconnects_failed{0};
+  // stats/poll: requests posted on a poll connection, completions (CQEs)
+  // reaped by ibtrs_clt_rdma_cq_direct on this path.
+  Atomic<u64> poll_reqs{0}, poll_cqes{0};
+  // cons[0, nr_irq_cons): admin + per-CPU IO (softirq CQs);
+  // cons[nr_irq_cons, cons.size()): the poll connections (set by start()).
+  u32 nr_irq_cons = 0;
   kx::sysfs::Target<ClPath> sysfs_target{this};
   kx::sysfs::KObject kobj, stats_kobj;
   // Set-up results (geometry from con 0's CONN_RSP).
@@ -237,6 +252,7 @@ struct ibtrs_clt_sess {
   wire::Uuid paths_uuid{};
   u16 port = 0;
   usize pdu_sz = 0;
+  u32 nr_poll_queues = 0;  // poll connections per path (fixed at open)
   u32 reconnect_delay_ms = 0;
   int max_reconnect_attempts = 0;
   u32 queue_depth = 0, max_io_size = 0, max_hdr_size = 0, max_segments = 0;
@@ -602,6 +618,7 @@ struct ClReqArgs {
   ibtrs_clt_req_ops ops;
   u32 mem_id;
   u32 con_type;
+  u32 poll_idx;
   const kvec* usr;
   usize nr;
   u32 usr_len;
@@ -636,9 +653,14 @@ struct ClEnv {
       if (!req->slot.claim()) {
         ret = -EBUSY;  // permit used twice at once
       } else {
+        // IBTRS_POLL_CON with a valid index: that poll connection (the
+        // same index on every path: fail-over keeps it polled).
         ClCon* con = p->cons[0];
-        if (a.con_type == IBTRS_IO_CON && p->cons.size() > 1)
-          con = p->cons[1 + static_cast<u32>(kx_cpu_current()) % (p->cons.size() - 1)];
+        const bool poll = a.con_type == IBTRS_POLL_CON && a.poll_idx < p->cons.size() - p->nr_irq_cons;
+        if (poll)
+          con = p->cons[p->nr_irq_cons + a.poll_idx];
+        else if (a.con_type != IBTRS_ADMIN_CON && p->nr_irq_cons > 1)
+          con = p->cons[1 + static_cast<u32>(kx_cpu_current()) % (p->nr_irq_cons - 1)];
         req->con = con;
         req->dir = a.dir;
         req->ops = a.ops;
@@ -664,9 +686,11 @@ struct ClEnv {
           // another path may not; -EINVAL is the request's own fault.
           if (ret == -EIO) ret = ibtrs::failover::kTryNextPath;
         } else if (a.dir == IBTRS_WRITE) {
+          if (poll) p->poll_reqs.add_relaxed(1);
           p->write_cnt.add_relaxed(1);
           p->write_bytes.add_relaxed(a.data_len + a.usr_len);
         } else {
+          if (poll) p->poll_reqs.add_relaxed(1);
           p->read_cnt.add_relaxed(1);
           p->read_bytes.add_relaxed(a.data_len + a.usr_len);
         }
@@ -683,7 +707,7 @@ struct ClEnv {
   ClReqArgs saved_request(u32 path, u32 i) {
     ClReq& r = s->paths[path]->reqs[i];
     const ibtrs_permit* pm = s->permit(i);
-    return ClReqArgs{r.dir,          r.ops,      i,          pm->con_type, &r.saved_usr,
+    return ClReqArgs{r.dir,          r.ops,      i,          pm->con_type, pm->poll_idx, &r.saved_usr,
                      r.usr_len ? 1u : 0u, r.usr_len, r.data_len, r.sg,         r.user_sg_cnt};
   }
   void detach(u32 path, u32 i) { s->paths[path]->unmap_req(&s->paths[path]->reqs[i]); }
@@ -734,7 +758,7 @@ Result<void> ClPath::connect_con(ClCon* con, bool first_conn) {
   rdma::QpCaps caps{sq, rq, min(dev_attr.max_send_sge, 32u), 1, 0};
   con->cq = KX_TRY(rdma::Cq::create(d, sq + rq + 2,
                                     static_cast<int>(con->cid % max(dev_attr.num_comp_vectors, 1u)),
-                                    rdma::PollCtx::softirq));
+                                    con->direct ? rdma::PollCtx::direct : rdma::PollCtx::softirq));
   con->qp = KX_TRY(QpHandle::create(con->id, pd, con->cq, con->cq, caps));
   if (con->cid == 0) max_data_sge = caps.max_send_sge > 1 ? caps.max_send_sge - 1 : 1;
 
@@ -827,11 +851,16 @@ Result<void> ClPath::start() {
   hb_missed.store(0);
   hb_last_tick_ns = kx_ktime_ns();
   hb_sent_ns.store(0);
-  const u32 con_num = 1 + static_cast<u32>(kx_num_online_cpus());
+  // As upstream rtrs-clt (alloc_path): admin + one per CPU + the poll
+  // connections last; cid_num in every CONN_REQ is the total, so any
+  // RTRS 2.0 server accepts them as ordinary connections.
+  nr_irq_cons = 1 + static_cast<u32>(kx_num_online_cpus());
+  const u32 con_num = nr_irq_cons + sess->nr_poll_queues;
   cons = KX_TRY(OwnArray<ClCon*>::create(con_num, Gfp::kernel));
   for (u32 i = 0; i < con_num; i++) {
     cons[i] = new (Gfp::kernel) ClCon(this, static_cast<u16>(i));
     if (!cons[i]) return Error(-ENOMEM);
+    cons[i]->direct = i >= nr_irq_cons;
   }
   // first_conn: the server may (re)create the session only if no other
   // path of ours is connected (a rebooted server forgot it).
@@ -1139,6 +1168,11 @@ long ClPath::sysfs_show(int id, char* buf) {
                            metrics.inflight(), static_cast<u32>(metrics.failover_count()));
     case IBTRS_CLT_ATTR_STATS_RECONNECTS:
       return kx_sysfs_emit(buf, "%u %u\n", reconnects_ok.load_relaxed(), reconnects_failed.load_relaxed());
+    case IBTRS_CLT_ATTR_STATS_POLL:
+      // "<poll connections> <requests posted on them> <completions reaped by polling>"
+      return kx_sysfs_emit(buf, "%u %llu %llu\n", sess->nr_poll_queues,
+                           static_cast<unsigned long long>(poll_reqs.load_relaxed()),
+                           static_cast<unsigned long long>(poll_cqes.load_relaxed()));
     default:
       return -EIO;
   }
@@ -1178,6 +1212,8 @@ long ClPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile
       write_bytes.store(0);
       reconnects_ok.store(0);
       reconnects_failed.store(0);
+      poll_reqs.store(0);
+      poll_cqes.store(0);
       metrics.reset_counters();
       lat_read.reset();
       lat_write.reset();
@@ -1421,10 +1457,16 @@ static void init_path(ClPath* p, u32 index, const PathAddrs& a) {
 static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* sessname,
                                          const ibtrs_addr* paths, usize paths_num, u16 port,
                                          usize pdu_sz, u8 reconnect_delay_sec,
-                                         i16 max_reconnect_attempts) {
+                                         i16 max_reconnect_attempts, u32 nr_poll_queues) {
   if (!ops || !sessname || !paths || paths_num == 0 || paths_num > wire::kMaxPaths ||
       pdu_sz > 65536 || max_reconnect_attempts < -1)
     return Error(-EINVAL);
+  // The connections of a path (admin + per CPU + poll) must fit cid_num's
+  // bound (upstream rtrs-srv refuses more).
+  if (nr_poll_queues > wire::kMaxConnsPerPath - 1 - static_cast<u32>(kx_num_online_cpus())) {
+    kx_err("session %s: %u poll queues: too many connections per path\n", sessname, nr_poll_queues);
+    return Error(-EINVAL);
+  }
   char field[wire::kPathNameFieldSize] = {};
   copy_str(field, sizeof(field), sessname);
   KX_TRY(wire::validate_path_name(field, sizeof(field)));
@@ -1437,6 +1479,7 @@ static Result<ibtrs_clt_sess*> open_sess(const ibtrs_clt_ops* ops, const char* s
     s->paths_uuid.bytes[0] |= 1;  // never nil
     s->port = port;
     s->pdu_sz = pdu_sz;
+    s->nr_poll_queues = nr_poll_queues;
     s->reconnect_delay_ms = u32{reconnect_delay_sec} * 1000;
     s->max_reconnect_attempts = max_reconnect_attempts;
     s->paths = KX_TRY(OwnArray<ClPath*>::create(wire::kMaxPaths, Gfp::kernel));
@@ -1517,9 +1560,8 @@ extern "C" struct ibtrs_clt_sess* ibtrs_clt_open(const struct ibtrs_clt_ops* ops
                                                  u16 port, usize pdu_sz, u8 reconnect_delay_sec,
                                                  i16 max_reconnect_attempts,
                                                  u32 nr_poll_queues) noexcept {
-  (void)nr_poll_queues;  // poll queues: not implemented yet (docs/ibtrs.md)
   auto r = open_sess(ops, sessname, paths, paths_num, port, pdu_sz, reconnect_delay_sec,
-                     max_reconnect_attempts);
+                     max_reconnect_attempts, nr_poll_queues);
   if (r.is_error()) return err_ptr<ibtrs_clt_sess>(r.error().code());
   return r.value();
 }
@@ -1542,7 +1584,16 @@ extern "C" struct ibtrs_permit* ibtrs_clt_get_permit(struct ibtrs_clt_sess* sess
   if (tag < 0) return nullptr;
   ibtrs_permit* p = sess->permit(static_cast<u32>(tag));
   p->con_type = con_type;
+  p->poll_idx = 0;
   return p;
+}
+
+extern "C" int ibtrs_clt_permit_set_poll(struct ibtrs_clt_sess* sess, struct ibtrs_permit* permit,
+                                         unsigned int index) noexcept {
+  if (!sess || !permit || index >= sess->nr_poll_queues) return -EINVAL;
+  permit->con_type = IBTRS_POLL_CON;
+  permit->poll_idx = index;
+  return 0;
 }
 
 extern "C" void ibtrs_clt_put_permit(struct ibtrs_clt_sess* sess, struct ibtrs_permit* permit) noexcept {
@@ -1571,6 +1622,7 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
                     *ops,
                     permit->mem_id,
                     permit->con_type,
+                    permit->poll_idx,
                     usr,
                     nr,
                     static_cast<u32>(usr_len),
@@ -1583,8 +1635,39 @@ extern "C" int ibtrs_clt_request(int dir, const struct ibtrs_clt_req_ops* ops,
   return r < 0 ? r : 0;
 }
 
-extern "C" int ibtrs_clt_rdma_cq_direct(struct ibtrs_clt_sess*, unsigned int) noexcept {
-  return 0;  // poll queues are not implemented yet: nothing to reap
+// Reaps the CQ of poll connection index on every connected path. The
+// path's users count keeps ClPath::stop from draining and freeing the CQ
+// under us (stop leaves CONNECTED first, then waits for users == 0; its
+// drain then reaps what is left, so nothing in flight is lost: see
+// docs/ibtrs.md "Poll queues"). Caller's context (blk-mq: task context).
+extern "C" int ibtrs_clt_rdma_cq_direct(struct ibtrs_clt_sess* sess, unsigned int index) noexcept {
+  if (!sess || index >= sess->nr_poll_queues) return -EINVAL;
+  const u32 n = sess->nr_paths.load_acquire();
+  int reaped = 0;
+  bool any = false;
+  for (u32 i = 0; i < n; i++) {
+    ClPath* p = sess->paths[i];
+    p->users.add_fetch(1);
+    if (p->state.is_connected() && p->nr_irq_cons + index < p->cons.size()) {
+      any = true;
+      ClCon* con = p->cons[p->nr_irq_cons + index];
+      if (con->polling.exchange(1) == 0) {
+        // No BH disable: blk-mq completes a polled bio in task context
+        // (bio_put WARNs in_interrupt() for REQ_POLLED bios); the handlers
+        // already run in process context on the fail-over/drain paths.
+        const int c = con->cq.poll(-1);
+        con->polling.store_release(0);
+        if (c > 0) {
+          p->poll_cqes.add_relaxed(static_cast<u64>(c));
+          reaped += c;
+        }
+      }
+    }
+    if (p->users.sub_fetch(1) == 0 && !p->state.is_connected()) p->users_wq.wake_all();
+  }
+  // No connected path: -ENOTCONN tells blk-mq to stop spinning; the
+  // teardown completes (or fails over) whatever was in flight.
+  return any ? reaped : -ENOTCONN;
 }
 
 extern "C" int ibtrs_clt_query(struct ibtrs_clt_sess* sess, struct ibtrs_attrs* attr) noexcept {

@@ -34,6 +34,7 @@ EXPORT_SYMBOL_GPL(ibtrs_clt_open);
 EXPORT_SYMBOL_GPL(ibtrs_clt_close);
 EXPORT_SYMBOL_GPL(ibtrs_clt_get_permit);
 EXPORT_SYMBOL_GPL(ibtrs_clt_put_permit);
+EXPORT_SYMBOL_GPL(ibtrs_clt_permit_set_poll);
 EXPORT_SYMBOL_GPL(ibtrs_permit_to_pdu);
 EXPORT_SYMBOL_GPL(ibtrs_clt_request);
 EXPORT_SYMBOL_GPL(ibtrs_clt_rdma_cq_direct);
@@ -76,9 +77,10 @@ static KX_KOBJ_ATTR_RO(rdma, IBTRS_CLT_ATTR_STATS_RDMA);
 static KX_KOBJ_ATTR_RO(reconnects, IBTRS_CLT_ATTR_STATS_RECONNECTS);
 static KX_KOBJ_ATTR_WO(reset_all, IBTRS_CLT_ATTR_STATS_RESET_ALL);
 static KX_KOBJ_ATTR_RO(rdma_lat, IBTRS_CLT_ATTR_STATS_RDMA_LAT);
+static KX_KOBJ_ATTR_RO(poll, IBTRS_CLT_ATTR_STATS_POLL);
 static struct attribute *ibtrs_clt_stats_attrs[] = {
 	KX_KOBJ_ATTR_PTR(rdma), KX_KOBJ_ATTR_PTR(reconnects), KX_KOBJ_ATTR_PTR(reset_all),
-	KX_KOBJ_ATTR_PTR(rdma_lat), NULL,
+	KX_KOBJ_ATTR_PTR(rdma_lat), KX_KOBJ_ATTR_PTR(poll), NULL,
 };
 static const struct attribute_group ibtrs_clt_stats_group = { .attrs = ibtrs_clt_stats_attrs };
 static const struct attribute_group *ibtrs_clt_stats_groups[] = { &ibtrs_clt_stats_group, NULL };

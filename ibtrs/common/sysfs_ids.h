@@ -29,6 +29,7 @@ enum ibtrs_attr {
 	IBTRS_CLT_ATTR_STATS_RECONNECTS,
 	IBTRS_CLT_ATTR_STATS_RESET_ALL,
 	IBTRS_CLT_ATTR_STATS_RDMA_LAT,
+	IBTRS_CLT_ATTR_STATS_POLL,
 	/* server: /sys/class/ibtrs-server/<sess>/paths/<src@dst>/ */
 	IBTRS_SRV_ATTR_DISCONNECT = 50,
 	IBTRS_SRV_ATTR_HCA_NAME,

@@ -248,3 +248,50 @@ TEST(OpenRules, ManyReadersOneWriterMigrationSecond) {
 }
 
 }  // namespace
+
+TEST(MapOptions, ResolvePollQueues) {
+  ibnbd::MapDiag d;
+  auto all = ibnbd::resolve_poll_queues(ibnbd::kPollQueuesAllCpus, 4, &d);
+  ASSERT_TRUE(all.is_ok());
+  EXPECT_EQ(all.value(), 4u);
+  auto none = ibnbd::resolve_poll_queues(0, 4, &d);
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_EQ(none.value(), 0u);
+  auto max = ibnbd::resolve_poll_queues(4, 4, &d);
+  ASSERT_TRUE(max.is_ok());
+  EXPECT_EQ(max.value(), 4u);
+  EXPECT_EQ(d.what, nullptr);
+  auto over = ibnbd::resolve_poll_queues(5, 4, &d);
+  ASSERT_TRUE(over.is_error());
+  EXPECT_EQ(over.error().code(), -EINVAL);
+  EXPECT_STREQ(d.what, "nr_poll_queues is more than the CPUs online");
+  ibnbd::MapDiag d2;
+  auto neg = ibnbd::resolve_poll_queues(-2, 4, &d2);
+  ASSERT_TRUE(neg.is_error());
+  EXPECT_EQ(neg.error().code(), -EINVAL);
+  EXPECT_NE(d2.what, nullptr);
+  // The parser's own bound still refuses what no machine resolves.
+  auto big = parse("sessname=s device_path=d nr_poll_queues=4097");
+  EXPECT_EQ(big.err, -EINVAL);
+}
+
+TEST(MapOptions, QueueLayout) {
+  const auto none = ibnbd::queue_layout(2, 0);
+  EXPECT_EQ(none.nr_hw_queues, 2u);
+  EXPECT_EQ(none.nr_maps, 0u);
+  EXPECT_EQ(none.poll_index(0), -1);
+  EXPECT_EQ(none.poll_index(1), -1);
+  EXPECT_EQ(none.poll_index(2), -1);
+  const auto one = ibnbd::queue_layout(2, 1);
+  EXPECT_EQ(one.io_queues, 2u);
+  EXPECT_EQ(one.nr_hw_queues, 3u);
+  EXPECT_EQ(one.nr_maps, 3u);
+  EXPECT_EQ(one.poll_index(1), -1);
+  EXPECT_EQ(one.poll_index(2), 0);
+  EXPECT_EQ(one.poll_index(3), -1);
+  const auto all = ibnbd::queue_layout(4, 4);
+  EXPECT_EQ(all.nr_hw_queues, 8u);
+  EXPECT_EQ(all.poll_index(4), 0);
+  EXPECT_EQ(all.poll_index(7), 3);
+  EXPECT_EQ(ibnbd::queue_layout(0, 0).nr_hw_queues, 1u);
+}

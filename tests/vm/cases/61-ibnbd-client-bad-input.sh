@@ -65,7 +65,9 @@ expect "$M" "Invalid argument" "sessname=a $P device_path=/dev/nullb0 dest_port=
 expect "$M" "Invalid argument" "justaword"
 expect "$M" "File name too long" "sessname=a $P device_path=/$long"
 expect "$M" "No such device or address" "sessname=nosuch device_path=/dev/nullb0"
-expect "$M" "Operation not supported" "sessname=a $P device_path=/dev/nullb0 nr_poll_queues=2"
+# Poll queues exist (case 65); more than one per online CPU is refused.
+expect "$M" "Invalid argument" "sessname=a $P device_path=/dev/nullb0 nr_poll_queues=$(($(nproc) + 1))"
+expect "$M" "Invalid argument" "sessname=a $P device_path=/dev/nullb0 nr_poll_queues=-2"
 # Server refusals, passed through.
 expect "$M" "No such file or directory" "sessname=a $P device_path=/dev/nosuchdev"
 [[ ! -d /sys/class/ibtrs-client/a ]] || die "session a left behind after a failed map"
