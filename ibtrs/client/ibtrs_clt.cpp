@@ -168,6 +168,7 @@ struct ClPath {
   void sysfs_add();
   void sysfs_remove();
   void reset_for_reuse();
+  void reset_stats();
   long sysfs_show(int id, char* buf);
   long sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile self);
 
@@ -1206,17 +1207,7 @@ long ClPath::sysfs_store(int id, const char* buf, usize len, kx::sysfs::SelfFile
       return static_cast<long>(len);
     case IBTRS_CLT_ATTR_STATS_RESET_ALL:
       if (!parse_one("reset_all", name, buf)) return -EINVAL;
-      read_cnt.store(0);
-      read_bytes.store(0);
-      write_cnt.store(0);
-      write_bytes.store(0);
-      reconnects_ok.store(0);
-      reconnects_failed.store(0);
-      poll_reqs.store(0);
-      poll_cqes.store(0);
-      metrics.reset_counters();
-      lat_read.reset();
-      lat_write.reset();
+      reset_stats();
       return static_cast<long>(len);
     default:
       return -EIO;
@@ -1295,6 +1286,23 @@ struct ClSlots {
 // A removed path (closed for good: no work queued, nothing in flight, no
 // sysfs directory; paths_mutex held) becomes new: counters, latency and
 // reconnect history start from zero for the path that takes its slot.
+// Every counter the path's stats files show (stats/reset_all, and a slot
+// reused by add_path). Any context; the counters are atomics that
+// completions keep adding to, so a reset races at most a few increments.
+void ClPath::reset_stats() {
+  read_cnt.store(0);
+  read_bytes.store(0);
+  write_cnt.store(0);
+  write_bytes.store(0);
+  reconnects_ok.store(0);
+  reconnects_failed.store(0);
+  poll_reqs.store(0);
+  poll_cqes.store(0);
+  metrics.reset_counters();
+  lat_read.reset();
+  lat_write.reset();
+}
+
 // Submitters may still read state, users and metrics concurrently: state
 // stays kClosed until start() succeeded, so none of them posts here.
 void ClPath::reset_for_reuse() {
@@ -1303,15 +1311,7 @@ void ClPath::reset_for_reuse() {
   reconnect_attempts = 0;
   gave_up.store(0);
   cur_latency_ns.store(0);
-  read_cnt.store(0);
-  read_bytes.store(0);
-  write_cnt.store(0);
-  write_bytes.store(0);
-  reconnects_ok.store(0);
-  reconnects_failed.store(0);
-  metrics.reset_counters();
-  lat_read.reset();
-  lat_write.reset();
+  reset_stats();
   hca_name[0] = 0;
   hca_port = 0;
   queue_depth = max_io_size = max_hdr_size = chunk_size = 0;
