@@ -27,11 +27,15 @@ module_param_named(max_chunk_size, ibtrs_srv_max_chunk_size, int, 0444);
 MODULE_PARM_DESC(max_chunk_size,
 		 "bytes per chunk, a power of two >= 8192; max IO = chunk - PAGE_SIZE (default 131072)");
 
-bool ibtrs_srv_always_invalidate;
-/* Writable: a path takes the value when it is set up (see SrvPath). */
+/*
+ * On by default, as upstream: a client may touch a chunk only while one of
+ * its requests owns it (docs/security.md). Writable: a path takes the value
+ * when it is set up (see SrvPath).
+ */
+bool ibtrs_srv_always_invalidate = true;
 module_param_named(always_invalidate, ibtrs_srv_always_invalidate, bool, 0644);
 MODULE_PARM_DESC(always_invalidate,
-		 "invalidate each chunk's MR on every request and re-register it with a new key, so a client can touch a chunk only while its request owns it; applies to paths set up after a change (default N)");
+		 "invalidate each chunk's MR on every request and re-register it with a new key, so a client can touch a chunk only while its request owns it; applies to paths set up after a change (default Y)");
 
 int ibtrs_srv_max_sessions = 16;
 module_param_named(max_sessions, ibtrs_srv_max_sessions, int, 0444);

@@ -23,7 +23,7 @@ import sys
 TARGETS = ["local", "ibnbd", "ibnbd_inv", "rnbd", "nvme"]
 TARGET_NAMES = {
     "local": "local null_blk",
-    "ibnbd": "ibnbd (ours)",
+    "ibnbd": "ibnbd (ours, always_invalidate=N)",
     "ibnbd_inv": "ibnbd always_invalidate=Y",
     "rnbd": "rnbd 6.1",
     "nvme": "NVMe-oF RDMA",

@@ -70,7 +70,7 @@ u64 now_ms() {
 // Run totals.
 struct Stats {
   u64 tried = 0, msgs = 0, rejected = 0, closed = 0, errno_answers = 0, accepted = 0,
-      silent = 0, setup_failed = 0, good_ok = 0;
+      silent = 0, setup_failed = 0, good_ok = 0, bad_server_msgs = 0;
   u64 per_kind[kKindCount] = {};
 } g_st;
 
@@ -86,6 +86,13 @@ constexpr u32 kBufSize = 1u << 20;
 constexpr u32 kInfoRspOff = 0;          // INFO_RSP receive (up to 64 KiB)
 constexpr u32 kStageOff = 64u << 10;    // bytes to send / RDMA-write
 constexpr u32 kReadDstOff = 128u << 10; // READ answers land here
+// Answer receives: one 8-byte slot each, for the RKEY_RSP a server with
+// always_invalidate=Y sends with every answer. Slots are used round robin;
+// more slots than receives a path ever has posted at once.
+constexpr u32 kAnswerRecvOff = 896u << 10;
+constexpr u32 kAnswerSlotBytes = 8;
+constexpr u32 kAnswerSlots = 8192;
+static_assert(kAnswerRecvOff + kAnswerSlots * kAnswerSlotBytes <= kBufSize);
 
 struct Path {
   rdma_event_channel* ch = nullptr;
@@ -94,6 +101,7 @@ struct Path {
   ibv_cq* cq = nullptr;
   ibv_mr* mr = nullptr;
   u8* buf = nullptr;
+  u32 next_answer_slot = 0;
   bool closed = false;  // DISCONNECTED / error seen
   bool have_geo = false;
   wire::ConnRsp rsp{};
@@ -173,13 +181,21 @@ bool make_addr(const char* ip, u16 port, sockaddr_in* sa) {
   return inet_pton(AF_INET, ip, &sa->sin_addr) == 1;
 }
 
-int post_recv(Path& p, u16 cid, u32 off, u32 len) {
+// wr_id = cid | slot << 16 (slot: the answer slot, 0 for other receives).
+int post_recv(Path& p, u16 cid, u32 off, u32 len, u32 slot = 0) {
   ibv_sge sge{reinterpret_cast<uintptr_t>(p.buf + off), len, p.mr->lkey};
   ibv_recv_wr wr{}, *bad;
-  wr.wr_id = cid;
+  wr.wr_id = cid | u64(slot) << 16;
   wr.sg_list = len ? &sge : nullptr;
   wr.num_sge = len ? 1 : 0;
   return ibv_post_recv(p.ids[cid]->qp, &wr, &bad);
+}
+
+// A receive for an answer: a WRITE_WITH_IMM (no payload) or, from a server
+// with always_invalidate=Y, a SEND_WITH_IMM carrying an RKEY_RSP.
+int post_answer_recv(Path& p, u16 cid) {
+  const u32 slot = p.next_answer_slot++ % kAnswerSlots;
+  return post_recv(p, cid, kAnswerRecvOff + slot * kAnswerSlotBytes, kAnswerSlotBytes, slot);
 }
 
 // Connection outcome.
@@ -295,13 +311,28 @@ bool next_recv(Path& p, int timeout_ms, ibv_wc* out) {
       }
       if (!(wc.opcode & IBV_WC_RECV)) continue;  // a send completed
       const u16 cid = u16(wc.wr_id);
+      if (wc.opcode == IBV_WC_RECV && (wc.wc_flags & IBV_WC_WITH_IMM)) {
+        // RKEY_RSP (always_invalidate=Y): the chunk's new key, then the
+        // answer as its immediate says. A well-formed client uses the new
+        // key from now on; a malformed RKEY_RSP is the server's bug.
+        const u32 slot = u32(wc.wr_id >> 16);
+        const auto r = wire::decode_rkey_rsp(p.buf + kAnswerRecvOff + slot * kAnswerSlotBytes,
+                                             wc.byte_len, p.qd);
+        if (r.is_error() || r.value().buf_id >= p.chunks.size()) {
+          fprintf(stderr, "hostile: bad RKEY_RSP from the server (%u bytes)\n", wc.byte_len);
+          g_st.bad_server_msgs++;
+        } else {
+          p.chunks[r.value().buf_id].rkey = r.value().rkey;
+        }
+        wc.opcode = IBV_WC_RECV_RDMA_WITH_IMM;
+      }
       if (wc.opcode == IBV_WC_RECV_RDMA_WITH_IMM && (wc.wc_flags & IBV_WC_WITH_IMM) &&
           ntohl(wc.imm_data) == wire::kHbMsgImm) {
-        (void)post_recv(p, cid, 0, 0);
+        (void)post_answer_recv(p, cid);
         (void)post_send(p, cid, IBV_WR_RDMA_WRITE_WITH_IMM, nullptr, 0, 0, 0, wire::kHbAckImm);
         continue;
       }
-      if (wc.opcode == IBV_WC_RECV_RDMA_WITH_IMM) (void)post_recv(p, cid, 0, 0);
+      if (wc.opcode == IBV_WC_RECV_RDMA_WITH_IMM) (void)post_answer_recv(p, cid);
       *out = wc;
       return true;
     }
@@ -374,7 +405,7 @@ int setup_path(Path& p, u16 cid_num, bool info, const char* name, Rng& rng, u16 
     return -EPROTO;
   for (u16 cid = 0; cid < cid_num; cid++)
     for (u32 i = 0; i < p.qd + 16; i++)
-      if (post_recv(p, cid, 0, 0)) return -EIO;
+      if (post_answer_recv(p, cid)) return -EIO;
   return 0;
 }
 
@@ -655,7 +686,10 @@ int phase_cases() {
             (unsigned long long)g_st.setup_failed, (unsigned long long)g_st.tried);
     return 1;
   }
-  return g_st.accepted || g_st.silent ? 1 : 0;
+  if (g_st.bad_server_msgs)
+    fprintf(stderr, "hostile: FAIL: %llu malformed RKEY_RSPs from the server\n",
+            (unsigned long long)g_st.bad_server_msgs);
+  return g_st.accepted || g_st.silent || g_st.bad_server_msgs ? 1 : 0;
 }
 
 // Opens sessions (one connected path each) until the server refuses; the
