@@ -108,8 +108,11 @@ struct ChunkRef {
 // always_invalidate: the LOCAL_INV of one chunk's MR on one path. It is
 // posted when a request for the chunk arrives, and the request runs from its
 // completion, so the client cannot write the chunk while our user works on
-// it. pending (1 while posted) says who finishes it: the completion, or the
-// path teardown once the queues are gone (a destroyed CQ drops completions).
+// it. While it is posted, the op's inv_owner points here; whoever clears
+// that pointer (one compare-exchange) finishes the request: the completion
+// (runs it), the path teardown once the queues are gone (a destroyed CQ
+// drops completions; frees the chunk), or a fail-over copy from another
+// path (claim_chunk: the first copy never started, the copy takes over).
 struct ChunkInv {
   ChunkInv() = default;
   KX_PINNED(ChunkInv);
@@ -118,7 +121,6 @@ struct ChunkInv {
   ibtrs_srv_op* op = nullptr;
   SrvCon* con = nullptr;
   u32 offset = 0;
-  Atomic<u32> pending{0};
   rdma::Cqe<ChunkInv, &ChunkInv::on_done> cqe{this};
 };
 
@@ -211,6 +213,11 @@ struct ibtrs_srv_op {
   u32 buf_id = 0;
   wire::IoRequest req{};
   Atomic<u32> busy{kChunkFree};
+  // always_invalidate: the ChunkInv whose LOCAL_INV the request in this
+  // chunk waits for, nullptr otherwise (see ChunkInv). Session-wide, so a
+  // copy on another path can take the request over without touching the
+  // first path's memory.
+  Atomic<ChunkInv*> inv_owner{nullptr};
   // Written by the parking path before busy becomes kChunkParked; read by
   // whoever moves it back to kChunkBusy (busy orders the accesses).
   SrvCon* parked_con = nullptr;
@@ -412,6 +419,18 @@ bool SrvCon::claim_chunk(ibtrs_srv_op* op, u32 offset) {
   u32 cur = kChunkFree;
   if (op->busy.compare_exchange(cur, kChunkBusy)) return true;
   if (cur == kChunkBusy && __atomic_load_n(&op->path, __ATOMIC_RELAXED) != p) {
+    // always_invalidate: a first copy still waiting for its LOCAL_INV never
+    // reached our user, and that completion is queued behind whatever the
+    // other (failing) path's send queue holds, possibly until that path's
+    // QP dies. Waiting for it would time this copy out too: take the
+    // request over instead (the late completion finds no owner and is
+    // dropped; the chunk's MR on that path still gets invalidated).
+    ChunkInv* first = op->inv_owner.load();
+    if (first && op->inv_owner.compare_exchange(first, nullptr)) {
+      srv_info_rl("path %s: chunk %u: first copy on another path not started: taken over\n",
+                  p->name, op->buf_id);
+      return true;
+    }
     op->parked_con = this;
     op->parked_offset = offset;
     p->inflight.add_fetch(1);  // this path's teardown waits for the parked copy
@@ -434,12 +453,21 @@ bool SrvCon::claim_chunk(ibtrs_srv_op* op, u32 offset) {
 // The chunk was handed over to the parked request (post_resp). Process
 // context (the server workqueue); the request runs with bottom halves off,
 // as it would have from the completion handler.
+//
+// The parked count (claim_chunk) is dropped only after begin_request, with
+// a wake-up: until then it keeps the path's teardown from freeing the
+// connection under us, and the teardown may be waiting for exactly this
+// count. begin_request counts the request again only if it starts now
+// (start_request); with always_invalidate it first posts a LOCAL_INV, and
+// if that fails or is flushed (the path is closing) nothing else would
+// wake the teardown.
 void ibtrs_srv_op::run_parked() {
   SrvCon* c = parked_con;
+  SrvPath* p = c->path;
   const u32 offset = parked_offset;
   kx_local_bh_disable();
-  c->path->inflight.sub_fetch(1);  // start_request counts it again
   c->begin_request(this, offset);
+  if (p->inflight.sub_fetch(1) == 0) p->idle_wq.wake_all();
   kx_local_bh_enable();
 }
 
@@ -462,17 +490,24 @@ void SrvCon::begin_request(ibtrs_srv_op* op, u32 offset) {
   inv.op = op;
   inv.con = this;
   inv.offset = offset;
-  inv.pending.store(1);
+  op->inv_owner.store(&inv);
   sig.flags_for(1);
   const rdma::SendWr wr = p->mrs[op->buf_id].local_inv_wr(inv.cqe.get(), KX_SEND_SIGNALED);
   if (qp.post_send(wr).is_error()) {
     p->schedule_close("cannot post LOCAL_INV", -EIO);
-    if (inv.pending.exchange(0)) release_chunk(op);
+    ChunkInv* mine = &inv;
+    if (op->inv_owner.compare_exchange(mine, nullptr)) release_chunk(op);
   }
 }
 
 void ChunkInv::on_done(const rdma::Wc& wc) {
-  if (!pending.exchange(0)) return;  // the teardown finished it
+  ChunkInv* mine = this;
+  // The teardown or a fail-over copy finished it. (The same ChunkInv may
+  // own the chunk again by now, if the chunk was answered via another path
+  // and came back here: then this late completion of the earlier LOCAL_INV
+  // starts the new request, ahead of its own LOCAL_INV on the same queue;
+  // the request runs exactly once either way.)
+  if (!op->inv_owner.compare_exchange(mine, nullptr)) return;
   SrvPath* p = con->path;
   if (!rdma::wc_ok(wc)) {
     if (!wc_flushed(wc)) p->schedule_close(rdma::wc_status_str(wc), -EIO);
@@ -868,7 +903,8 @@ void SrvPath::teardown() {
   // Invalidations whose completion was dropped with the CQ: their requests
   // never started; free the chunks (or hand them to a parked copy).
   for (usize i = 0; i < invs.size(); i++)
-    if (invs[i].pending.exchange(0)) release_chunk(invs[i].op);
+    if (ChunkInv* mine = &invs[i]; mine->op && mine->op->inv_owner.compare_exchange(mine, nullptr))
+      release_chunk(invs[i].op);
   for (usize i = 0; i < cons.size(); i++) {
     SrvCon* c = cons[i];
     if (!c) continue;

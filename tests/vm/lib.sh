@@ -25,7 +25,7 @@
 #   rxe_link_heal K        remove that loss
 #   rxe_teardown           remove all rxe devices, veth pairs and rules
 #   wait_for SEC CMD...    retry CMD every 0.2 s until it succeeds or SEC pass
-#   ibnbd_map SESS PATH DEVICE_PATH
+#   ibnbd_map SESS PATH DEVICE_PATH [TOKENS]
 #                          OUR ibnbd-client (loaded) maps DEVICE_PATH on session
 #                          SESS over PATH ("ip:SRC@ip:DST"; "" = the session's
 #                          existing paths), waits for the device, prints ibnbdN
@@ -306,11 +306,42 @@ ibnbd_teardown() {
 	return 0
 }
 
+# own_stack_unload: unloads our whole stack and null_blk, users first
+# (ibnbd_hostile is case 51's test module on ibtrs-client); modules that are
+# not loaded are skipped, one that cannot be unloaded fails the case. A case
+# calls it before its own loads (a clean slate) and at its end.
+own_stack_unload() {
+	local m
+	for m in ibnbd_hostile ibnbd_client ibtrs_client ibnbd_server ibtrs_server null_blk; do
+		unload_ko "$m"
+	done
+}
+
+# own_stack_trap: the EXIT trap of a case that loads our whole stack:
+# force-unmaps and unloads it whatever state the case died in.
+own_stack_trap() {
+	trap 'ibnbd_teardown ibnbd_client ibtrs_client ibnbd_server ibtrs_server' EXIT
+}
+
+# klog_mark NAME: writes a unique line to the kernel log; klog then prints
+# the log from that line on, and klog_trouble counts what went wrong since:
+# it sets leaks (kcxx-leak lines: allocation accounting not 0 at a module
+# unload) and warns (WARNING, BUG, refcount_t lines).
+klog_mark() {
+	KLOG_MARK="kcxx-${1:?klog_mark NAME}-$RANDOM$RANDOM"
+	echo "$KLOG_MARK" >/dev/kmsg
+}
+klog() { dmesg | sed -n "/${KLOG_MARK:?klog: klog_mark first}/,\$p"; }
+klog_trouble() {
+	leaks=$(klog | grep -c 'kcxx-leak:' || true)
+	warns=$(klog | grep -c -E '\bWARNING\b|\bBUG\b|refcount_t:' || true)
+}
+
 ibnbd_map() {
-	local sess=${1:?ibnbd_map SESS PATH DEVICE_PATH} path=$2 devpath=${3:?ibnbd_map SESS PATH DEVICE_PATH}
-	local link name
-	echo "sessname=$sess${path:+ path=$path} device_path=$devpath" >/sys/class/ibnbd-client/ctl/map_device ||
-		die "ibnbd_map: map_device refused $devpath on $sess"
+	local sess=${1:?ibnbd_map SESS PATH DEVICE_PATH [TOKENS]} path=$2 devpath=${3:?ibnbd_map SESS PATH DEVICE_PATH [TOKENS]}
+	local extra=${4:-} link name
+	echo "sessname=$sess${path:+ path=$path} device_path=$devpath${extra:+ $extra}" >/sys/class/ibnbd-client/ctl/map_device ||
+		die "ibnbd_map: map_device refused $devpath on $sess${extra:+ ($extra)}"
 	link="/sys/class/ibnbd-client/ctl/devices/${devpath//\//!}@$sess"
 	wait_for 10 test -L "$link" || die "ibnbd_map: no $link"
 	name=$(basename "$(readlink -f "$link")")

@@ -19,17 +19,12 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-cleanup() {
-	ibnbd_teardown ibnbd_client ibtrs_client ibnbd_server ibtrs_server
-	return 0
-}
-trap cleanup EXIT
+own_stack_trap
 
 sess=s63
 srv=$(rxe_ip 0 1)
 clt=$(rxe_ip 0 2)
-mark="kcxx-case63-$RANDOM$RANDOM"
-echo "$mark" >/dev/kmsg
+klog_mark case63
 
 load_server() {
 	load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
@@ -59,7 +54,7 @@ force_unmap_checked() {
 writing() { grep -q ' write=[1-9]' "$S/stats"; }
 
 rxe_setup 1
-for m in ibnbd_client ibtrs_client ibnbd_server ibtrs_server ibnbd_hostile null_blk; do unload_ko $m; done
+own_stack_unload
 modprobe null_blk memory_backed=1 gb=1 nr_devices=1
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
 load_server
@@ -179,14 +174,9 @@ for how in at-once on-path-up; do
 	force_unmap_checked "4 $how" "$fpid" 20
 	echo "(4) force unmap $how (device state was $st): gone in $((SECONDS - t0)) s, fio exit $FIO_RC"
 done
-unload_server
-
-unload_ko ibnbd_client
-unload_ko ibtrs_client
-unload_ko null_blk
+own_stack_unload
 rxe_teardown
-leaks=$(dmesg | sed -n "/$mark/,\$p" | grep -c 'kcxx-leak:' || true)
-warns=$(dmesg | sed -n "/$mark/,\$p" | grep -c -E '\bWARNING\b|\bBUG\b|refcount_t:' || true)
+klog_trouble
 echo "figures: own server restart + force unmaps: restarts=$RESTARTS max_outage=${max_outage}s verify_errors=0 leaks=$leaks warns=$warns"
 ((leaks == 0 && warns == 0)) || die "$leaks leak and $warns WARN lines"
 trap - EXIT

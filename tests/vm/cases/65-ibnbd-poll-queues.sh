@@ -56,15 +56,7 @@ expect() {
 	}
 	echo "ok: '$input' -> $want: ${errs#*ibnbd_client: }"
 }
-map() { # SESS DEVICE_PATH EXTRA -> ibnbdN
-	local link name
-	echo "sessname=$1 $P device_path=$2 $3" >"$M" || die "map $2 on $1 ($3) failed"
-	link="$CTL/devices/${2//\//!}@$1"
-	wait_for 10 test -L "$link" || die "no $link"
-	name=$(basename "$(readlink -f "$link")")
-	wait_for 10 test -b "/dev/$name" || die "/dev/$name did not appear"
-	echo "$name"
-}
+map() { ibnbd_map "$1" "${P#path=}" "$2" "$3"; } # SESS DEVICE_PATH TOKENS -> ibnbdN
 # poll_stat SESS FIELD: stats/poll of the session's only path; FIELD 1 =
 # poll connections, 2 = requests posted on them, 3 = CQEs reaped by polling.
 poll_stat() {

@@ -18,18 +18,12 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-cleanup() {
-	ibnbd_teardown ibnbd_client ibtrs_client ibnbd_server ibtrs_server
-	return 0
-}
-trap cleanup EXIT
+own_stack_trap
 
 sess=s71
 CTL=/sys/class/ibnbd-client/ctl
 TC=/sys/class/ibtrs-client/$sess
-mark="kcxx-case71-$RANDOM$RANDOM"
-echo "$mark" >/dev/kmsg
-klog() { dmesg | sed -n "/$mark/,\$p"; }
+klog_mark case71
 # stats/rdma: read_cnt read_bytes write_cnt write_bytes inflight failover_cnt
 path_ios() { awk '{ print $1 + $3 }' "$1/stats/rdma"; }
 all_connected() {
@@ -43,7 +37,7 @@ all_connected() {
 
 rxe_setup 4
 rxe_ip6_setup 0 1 2 3
-for m in ibnbd_client ibtrs_client ibnbd_server ibtrs_server ibnbd_hostile null_blk; do unload_ko $m; done
+own_stack_unload
 modprobe null_blk memory_backed=1 gb=1 nr_devices=2
 wait_for 10 test -b /dev/nullb1 || die "no /dev/nullb1"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
@@ -125,14 +119,9 @@ echo "gid: path $gid_src@$gid_dst: $gid_outcome"
 
 echo normal >"/sys/block/$name/ibnbd/unmap_device" || die "unmap failed"
 wait_for 30 test ! -d "$TC" || die "session $sess still there after its last unmap"
-unload_ko ibnbd_client
-unload_ko ibtrs_client
-unload_ko ibnbd_server
-unload_ko ibtrs_server
-unload_ko null_blk
+own_stack_unload
 rxe_teardown
-leaks=$(klog | grep -c 'kcxx-leak:' || true)
-warns=$(klog | grep -c -E '\bWARNING\b|\bBUG\b|refcount_t:' || true)
+klog_trouble
 echo "figures: eight paths: v4=$v4 v6=$v6 map_s=$map_s ios_total=$total ios_min=$min gid='$gid_outcome' leaks=$leaks warns=$warns"
 ((leaks == 0 && warns == 0)) || die "$leaks leak and $warns WARN lines"
 trap - EXIT

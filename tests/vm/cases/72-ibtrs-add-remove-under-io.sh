@@ -26,9 +26,7 @@ CTL=/sys/class/ibnbd-client/ctl
 TC=/sys/class/ibtrs-client/$sess
 work=$VMTEST_TMP/c72
 mkdir -p "$work"
-mark="kcxx-case72-$RANDOM$RANDOM"
-echo "$mark" >/dev/kmsg
-klog() { dmesg | sed -n "/$mark/,\$p"; }
+klog_mark case72
 pname() { echo "ip:$1@ip:$2"; }
 state_of() { cat "$TC/paths/$1/state" 2>/dev/null || echo gone; }
 connected() { [[ $(state_of "$1") == connected ]]; }
@@ -46,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 rxe_setup 3
-for m in ibnbd_client ibtrs_client ibnbd_server ibtrs_server ibnbd_hostile null_blk; do unload_ko $m; done
+own_stack_unload
 modprobe null_blk memory_backed=1 gb=1 nr_devices=1
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
@@ -167,14 +165,9 @@ ip rule del pref 21 2>/dev/null || true
 ip rule del pref 21 2>/dev/null || true
 echo normal >"/sys/block/$(basename "$dev")/ibnbd/unmap_device" || die "unmap failed"
 wait_for 60 test ! -d "$TC" || die "session $sess still there after its last unmap"
-unload_ko ibnbd_client
-unload_ko ibtrs_client
-unload_ko ibnbd_server
-unload_ko ibtrs_server
-unload_ko null_blk
+own_stack_unload
 rxe_teardown
-leaks=$(klog | grep -c 'kcxx-leak:' || true)
-warns=$(klog | grep -c -E '\bWARNING\b|\bBUG\b|refcount_t:' || true)
+klog_trouble
 echo "figures: add/remove under IO: cycles=$CYCLES cycle_s=$cycle_s max_paths=$MAXP grow_s=$grow_s shrink_s=$shrink_s mem_avail_mb=$mem0/$mem1 fio_runs=$runs leaks=$leaks warns=$warns"
 ((leaks == 0 && warns == 0)) || die "$leaks leak and $warns WARN lines"
 trap - EXIT

@@ -16,11 +16,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-cleanup() {
-	ibnbd_teardown ibnbd_client ibtrs_client ibnbd_server ibtrs_server
-	return 0
-}
-trap cleanup EXIT
+own_stack_trap
 
 N=${IBTRS_GIVE_UP_ATTEMPTS:-3}
 sess=s73
@@ -29,9 +25,7 @@ clt=$(rxe_ip 0 2)
 CTL=/sys/class/ibnbd-client/ctl
 TC=/sys/class/ibtrs-client/$sess
 P=$TC/paths/ip:$clt@ip:$srv
-mark="kcxx-case73-$RANDOM$RANDOM"
-echo "$mark" >/dev/kmsg
-klog() { dmesg | sed -n "/$mark/,\$p"; }
+klog_mark case73
 
 load_server() {
 	load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
@@ -44,7 +38,7 @@ unload_server() {
 state_is() { [[ $(cat "$P/state" 2>/dev/null) == "$1" ]]; }
 
 rxe_setup 1
-for m in ibnbd_client ibtrs_client ibnbd_server ibtrs_server ibnbd_hostile null_blk; do unload_ko $m; done
+own_stack_unload
 modprobe null_blk memory_backed=1 gb=1 nr_devices=1
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
 load_server
@@ -125,13 +119,9 @@ fio_check "$fio_log" "$rc" "fio after the manual reconnect"
 
 echo normal >"$S/unmap_device" || die "unmap failed"
 wait_for 20 test ! -d "$TC" || die "session $sess still there after its last unmap"
-unload_ko ibnbd_client
-unload_ko ibtrs_client
-unload_server
-unload_ko null_blk
+own_stack_unload
 rxe_teardown
-leaks=$(klog | grep -c 'kcxx-leak:' || true)
-warns=$(klog | grep -c -E '\bWARNING\b|\bBUG\b|refcount_t:' || true)
+klog_trouble
 echo "figures: reconnect give-up: max_reconnect_attempts=$N failed_reconnects=$failed give_up_s=$give_up eio_s=$eio reopen_s=$reopen leaks=$leaks warns=$warns"
 ((leaks == 0 && warns == 0)) || die "$leaks leak and $warns WARN lines"
 trap - EXIT

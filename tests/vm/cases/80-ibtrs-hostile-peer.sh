@@ -40,6 +40,7 @@ kmsg_pid=$!
 klog() { sed -n "/$mark/,\$p" "$kmsg"; }
 # shellcheck disable=SC2086
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko" $SRV_PARAMS
+echo "ibtrs-server: always_invalidate=$(cat /sys/module/ibtrs_server/parameters/always_invalidate) (the module default unless SRV_PARAMS says otherwise)"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 insmod "$tko/ibtrs_test_server.ko" port=1234 || die "cannot load ibtrs_test_server"
 
