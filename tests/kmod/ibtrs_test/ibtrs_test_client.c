@@ -10,7 +10,8 @@
  *                      size, write then read back); queue_depth (the whole
  *                      queue depth in flight, writes then reads); long_run
  *                      (`ios` IOs, `depth` in flight, reads after writes with
- *                      content checks); close.
+ *                      content checks); with poll_queues > 0 also poll
+ *                      (see item_poll); close.
  * mode=close_inflight  open, put `depth` IOs in flight, close at once: every
  *                      request must complete (ok or error) before close
  *                      returns; no hang, no leak.
@@ -66,6 +67,22 @@ MODULE_PARM_DESC(depth, "IOs in flight in the long run and close_inflight");
 static int reconnect_delay_sec = 1;
 module_param(reconnect_delay_sec, int, 0444);
 
+/* Poll connections per path given to ibtrs_clt_open; > 0 adds item poll to mode=run. */
+static int poll_queues;
+module_param(poll_queues, int, 0444);
+MODULE_PARM_DESC(poll_queues, "nr_poll_queues of the session; > 0 runs item poll in mode=run");
+static int poll_ios = 2000;
+module_param(poll_ios, int, 0444);
+MODULE_PARM_DESC(poll_ios, "IOs of item poll with the queue depth in flight");
+static int poll_ios_done;
+module_param(poll_ios_done, int, 0444);
+static int poll_cqes;
+module_param(poll_cqes, int, 0444);
+MODULE_PARM_DESC(poll_cqes, "CQEs reaped by ibtrs_clt_rdma_cq_direct in item poll");
+static int poll_wrong_ctx;
+module_param(poll_wrong_ctx, int, 0444);
+MODULE_PARM_DESC(poll_wrong_ctx, "polled IOs completed outside the poller's ibtrs_clt_rdma_cq_direct");
+
 static int failed = -1;
 module_param(failed, int, 0444);
 static int ios_done;
@@ -95,6 +112,7 @@ struct slot {
 	bool busy;
 	bool verify; /* the IO in flight is a read to check */
 	bool put_on_complete; /* close_inflight: the permit goes back from conf */
+	bool polled; /* item poll: conf must run inside the poller's cq_direct */
 	int dir;
 	u64 offset;
 	u32 len;
@@ -107,6 +125,18 @@ static struct ibtrs_attrs attrs;
 static struct slot *slots;
 static int nr_slots;
 static atomic_t completions;
+
+/*
+ * Item poll: the thread that polls, set while it is inside
+ * ibtrs_clt_rdma_cq_direct. conf of a polled IO appends its slot index to
+ * poll_done[] (poll_lock; conf may run in any context if the transport
+ * misroutes it, which poll_wrong_ctx then counts).
+ */
+static struct task_struct *poll_task;
+static bool poll_reaping;
+static DEFINE_SPINLOCK(poll_lock);
+static int *poll_done;
+static int poll_done_nr;
 
 static void fill(void *buf, u32 len, u64 offset, u32 seq)
 {
@@ -133,6 +163,15 @@ static void conf(void *priv, int err)
 	struct slot *s = priv;
 
 	s->err = err;
+	if (s->polled) {
+		unsigned long flags;
+
+		spin_lock_irqsave(&poll_lock, flags);
+		if (!(in_task() && current == poll_task && READ_ONCE(poll_reaping)))
+			poll_wrong_ctx++;
+		poll_done[poll_done_nr++] = s - slots;
+		spin_unlock_irqrestore(&poll_lock, flags);
+	}
 	if (s->put_on_complete && s->permit) {
 		ibtrs_clt_put_permit(sess, s->permit);
 		s->permit = NULL;
@@ -255,7 +294,7 @@ static int do_open(void)
 	struct ibtrs_clt_ops ops = { .priv = NULL, .link_ev = link_ev };
 
 	sess = ibtrs_clt_open(&ops, sessname, addr, server2[0] ? 2 : 1, port, 16,
-			      reconnect_delay_sec, -1, 0);
+			      reconnect_delay_sec, -1, poll_queues);
 	if (IS_ERR(sess)) {
 		int err = PTR_ERR(sess);
 
@@ -417,6 +456,220 @@ static int item_long_run(int n, int d)
 	return err;
 }
 
+
+/* ---- item poll ---- */
+
+/* Reaps every poll index once from this thread; returns the CQEs or -errno. */
+static int poll_reap(void)
+{
+	int q, r, sum = 0;
+
+	for (q = 0; q < poll_queues; q++) {
+		WRITE_ONCE(poll_reaping, true);
+		r = ibtrs_clt_rdma_cq_direct(sess, q);
+		WRITE_ONCE(poll_reaping, false);
+		if (r < 0)
+			return r;
+		sum += r;
+	}
+	poll_cqes += sum;
+	return sum;
+}
+
+/* Moves the slots completed since the last call to out[]; returns how many. */
+static int poll_take(int *out)
+{
+	unsigned long flags;
+	int n;
+
+	spin_lock_irqsave(&poll_lock, flags);
+	n = poll_done_nr;
+	memcpy(out, poll_done, n * sizeof(*out));
+	poll_done_nr = 0;
+	spin_unlock_irqrestore(&poll_lock, flags);
+	return n;
+}
+
+/* A polled slot's IO came back: its errno, or -EILSEQ for bad read data. */
+static int poll_finish(struct slot *s)
+{
+	s->busy = false;
+	poll_ios_done++;
+	if (s->err)
+		return s->err;
+	if (s->dir == IBTRS_READ && s->verify && check(s->buf, s->len, s->offset, s->seq)) {
+		mismatches++;
+		pr_info("ibtrs_test: poll: read of %u bytes at %llu: data mismatch\n", s->len,
+			s->offset);
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+/*
+ * n IOs (write, then read back and check) on polled slots[0..d), slot i
+ * with a fixed size sizes[i % 4] in its own region, all d in flight;
+ * completions are reaped only by poll_reap() here. On an error no new IO is
+ * issued and the ones in flight are reaped (up to 30 s without progress).
+ */
+static int poll_run(int n, int d, const u32 *sizes, int *done)
+{
+	int i, k, e, err = 0, issued = 0, inflight = 0;
+	unsigned long idle_since;
+	u64 off = 0;
+	u32 seq = 50000;
+
+	for (i = 0; i < d; i++) {
+		slots[i].region = off;
+		slots[i].len = sizes[i % 4];
+		off += round_up(sizes[i % 4], 4096);
+	}
+	for (i = 0; i < d && issued + 2 <= n; i++) {
+		slots[i].verify = false;
+		err = submit(&slots[i], IBTRS_WRITE, slots[i].region, slots[i].len, seq++);
+		if (err)
+			break;
+		inflight++;
+		issued += 2; /* the read back follows */
+	}
+	idle_since = jiffies;
+	while (inflight) {
+		e = poll_reap();
+		if (e < 0) {
+			pr_info("ibtrs_test: poll: ibtrs_clt_rdma_cq_direct: %d (%d in flight)\n", e,
+				inflight);
+			if (!err)
+				err = e;
+			/* nothing connected: the transport fails what is in flight */
+		}
+		k = poll_take(done);
+		if (!k) {
+			if (time_after(jiffies, idle_since + 30 * HZ)) {
+				pr_info("ibtrs_test: poll: %d IOs never completed\n", inflight);
+				return err ? err : -ETIME;
+			}
+			cond_resched();
+			continue;
+		}
+		idle_since = jiffies;
+		for (i = 0; i < k; i++) {
+			struct slot *s = &slots[done[i]];
+
+			inflight--;
+			e = poll_finish(s);
+			if (e && !err)
+				err = e;
+			if (err)
+				continue;
+			if (s->dir == IBTRS_WRITE) {
+				s->verify = true;
+				e = submit(s, IBTRS_READ, s->offset, s->len, s->seq);
+			} else if (issued + 2 <= n) {
+				s->verify = false;
+				e = submit(s, IBTRS_WRITE, s->region, s->len, seq++);
+				issued += 2;
+			} else {
+				continue;
+			}
+			if (e)
+				err = e;
+			else
+				inflight++;
+		}
+	}
+	return err;
+}
+
+/*
+ * The documented refusals of an invalid poll index (include/ibtrs.h):
+ * ibtrs_clt_permit_set_poll and ibtrs_clt_rdma_cq_direct return -EINVAL
+ * for index >= nr_poll_queues, and the refused permit keeps its routing: its
+ * IO goes out on the submitting CPU's connection and completes by interrupt
+ * without any polling (a misrouted one would sit on a poll CQ: reaped here
+ * after 10 s, and failed).
+ */
+static int poll_bad_index(struct slot *s)
+{
+	int r, err;
+
+	r = ibtrs_clt_permit_set_poll(sess, s->permit, poll_queues);
+	if (r != -EINVAL) {
+		pr_info("ibtrs_test: poll: set_poll(index %d) = %d, want -EINVAL\n", poll_queues, r);
+		return -EINVAL;
+	}
+	r = ibtrs_clt_rdma_cq_direct(sess, poll_queues);
+	if (r != -EINVAL) {
+		pr_info("ibtrs_test: poll: cq_direct(index %d) = %d, want -EINVAL\n", poll_queues, r);
+		return -EINVAL;
+	}
+	s->polled = false;
+	s->verify = false;
+	err = submit(s, IBTRS_WRITE, 0, 4096, 99);
+	if (err)
+		return err;
+	if (!wait_for_completion_timeout(&s->done, 10 * HZ)) {
+		pr_info("ibtrs_test: poll: IO with a refused poll index did not complete by interrupt\n");
+		unsigned long t = jiffies + 10 * HZ;
+
+		while (!completion_done(&s->done) && poll_reap() >= 0 && time_before(jiffies, t))
+			cond_resched();
+		s->busy = false;
+		return -ETIME;
+	}
+	s->busy = false;
+	ios_done++;
+	return s->err;
+}
+
+/*
+ * Item poll (poll_queues > 0): every permit (the queue depth, which a poll
+ * connection's QP is sized for like any other) routed to poll connection
+ * i % poll_queues; first each size once on one slot, then poll_ios IOs with
+ * every slot in flight; every completion must run in this thread inside
+ * ibtrs_clt_rdma_cq_direct. Prints the PASS line with IOs and CQEs.
+ */
+static int item_poll(void)
+{
+	const u32 sizes[4] = { 512, 4096, 65536, attrs.max_io_size };
+	int i, err, wrong;
+
+	err = poll_bad_index(&slots[0]);
+	if (err) {
+		pr_info("ibtrs_test: poll: invalid index check: %d\n", err);
+		return err;
+	}
+	poll_done = kcalloc(nr_slots, sizeof(*poll_done), GFP_KERNEL);
+	if (!poll_done)
+		return -ENOMEM;
+	poll_task = current;
+	for (i = 0; i < nr_slots && !err; i++) {
+		err = ibtrs_clt_permit_set_poll(sess, slots[i].permit, i % poll_queues);
+		slots[i].polled = true;
+		slots[i].busy = false;
+	}
+	/* one slot, each size alone: write, read back */
+	for (i = 0; i < 4 && !err; i++) {
+		u32 one[4] = { sizes[i], sizes[i], sizes[i], sizes[i] };
+
+		err = poll_run(2, 1, one, poll_done);
+	}
+	if (!err)
+		err = poll_run(poll_ios, nr_slots, sizes, poll_done);
+	for (i = 0; i < nr_slots; i++)
+		slots[i].polled = false;
+	poll_task = NULL;
+	kfree(poll_done);
+	poll_done = NULL;
+	wrong = READ_ONCE(poll_wrong_ctx);
+	pr_info("ibtrs_test: poll: %d IOs (%d in flight), %d CQEs reaped, %d completed outside the poller, %d mismatches\n",
+		poll_ios_done, nr_slots, poll_cqes, wrong, mismatches);
+	if (!err && wrong)
+		err = -EPERM;
+	if (!err && (poll_ios_done < (poll_ios & ~1) + 8 || poll_cqes < poll_ios_done))
+		err = -EPROTO;
+	return err;
+}
+
 static int run(void)
 {
 	int err;
@@ -439,6 +692,14 @@ static int run(void)
 		err = item_long_run(ios, min_t(int, depth, nr_slots));
 		pr_info("ibtrs_test: long_run took %llu ms\n", (ktime_get_ns() - t0) / 1000000);
 		REPORT("long_run", err || mismatches);
+		if (poll_queues > 0) {
+			err = item_poll();
+			if (err)
+				REPORT("poll", err);
+			else
+				pr_info("ibtrs_test: PASS poll ios=%d cqes=%d\n", poll_ios_done,
+					poll_cqes);
+		}
 		/* The admin connection carries IO too. */
 		{
 			struct ibtrs_permit *p;
@@ -641,6 +902,8 @@ static int soak(void)
 static int __init ibtrs_test_client_init(void)
 {
 	nfail = 0;
+	if (poll_queues < 0 || poll_ios < 2)
+		return -EINVAL;
 	if (!strcmp(mode, "run"))
 		run();
 	else if (!strcmp(mode, "close_inflight"))

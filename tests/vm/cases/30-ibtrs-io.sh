@@ -3,7 +3,10 @@
 # on 10.99.0.1, ibtrs_test_client connects from 10.99.0.2 (the bytes cross
 # the veth wire) and runs every IO size from 512 B to the max IO size, the
 # full queue depth in flight, a long run of reads-after-writes with content
-# checks, IO on the admin connection, then closes. Every item must pass with
+# checks, IO polled on a poll connection (poll_queues=1: the queue depth of
+# poll permits in flight, every completion reaped by ibtrs_clt_rdma_cq_direct
+# in the submitting thread, invalid poll index refused), IO on the admin
+# connection, then closes. Every item must pass with
 # 0 mismatches, and unloading everything must report no leak. No IO may fail
 # with a path error: the client would redo it (and count it), but any redo
 # fails the case, so a false or real request timeout cannot hide.
@@ -15,7 +18,7 @@ IOS=${IBTRS_TEST_IOS:-100000}
 # Extra ibtrs-server parameters (case 36 runs this case with always_invalidate=0;
 # the module default is Y).
 read -ra srv_params <<<"${IBTRS_SRV_PARAMS:-}"
-items="open query permits sizes queue_depth long_run admin_con close"
+items="open query permits sizes queue_depth long_run poll admin_con close"
 
 rxe_setup 1
 mark="ibtrs-io-start-$RANDOM"
@@ -32,7 +35,7 @@ load_ko "$KCXX_ROOT/ibtrs/ibtrs-client.ko"
 # dependencies are loaded above, so plain insmod.
 tko=$KCXX_ROOT/tests/kmod/ibtrs_test
 insmod "$tko/ibtrs_test_server.ko" port=1234 || die "cannot load ibtrs_test_server"
-insmod "$tko/ibtrs_test_client.ko" mode=run ios="$IOS" depth=32 \
+insmod "$tko/ibtrs_test_client.ko" mode=run ios="$IOS" depth=32 poll_queues=1 poll_ios=2000 \
 	server=ip:10.99.0.1 src=ip:10.99.0.2 port=1234 || die "cannot load ibtrs_test_client"
 log=$(dmesg | sed -n "/$mark/,\$p")
 grep -E "\] (ibtrs_test|ibtrs_server|ibtrs_client|ibtrs_test_server):" <<<"$log" | grep -v "PASS" || true
@@ -40,9 +43,13 @@ failed=$(cat /sys/module/ibtrs_test_client/parameters/failed)
 mism=$(cat /sys/module/ibtrs_test_client/parameters/mismatches)
 done_ios=$(cat /sys/module/ibtrs_test_client/parameters/ios_done)
 redone=$(cat /sys/module/ibtrs_test_client/parameters/retried)
+poll_ios=$(cat /sys/module/ibtrs_test_client/parameters/poll_ios_done)
+poll_cqes=$(cat /sys/module/ibtrs_test_client/parameters/poll_cqes)
+poll_wrong=$(cat /sys/module/ibtrs_test_client/parameters/poll_wrong_ctx)
 missing=0
 for item in $items; do
-	if ! grep -q "\] ibtrs_test: PASS $item\$" <<<"$log"; then
+	# "PASS poll" carries figures after the name
+	if ! grep -qE "\] ibtrs_test: PASS $item( |\$)" <<<"$log"; then
 		echo "item $item did not pass:"
 		grep "ibtrs_test: .* $item" <<<"$log" || echo "  (no line for $item)"
 		missing=$((missing + 1))
@@ -54,8 +61,8 @@ unload_ko ibtrs_test_server
 unload_ko ibtrs_client
 unload_ko ibtrs_server
 rxe_teardown
-echo "figures: ibtrs io: ios=$done_ios mismatches=$mism failed=$failed redone_after_path_error=$redone"
-[[ $failed == 0 && $missing == 0 && $mism == 0 && $redone == 0 ]] ||
-	die "ibtrs io test: failed=$failed, items not passed=$missing, mismatches=$mism, redone=$redone"
+echo "figures: ibtrs io: ios=$done_ios mismatches=$mism failed=$failed redone_after_path_error=$redone poll_ios=$poll_ios poll_cqes=$poll_cqes poll_not_polled=$poll_wrong"
+[[ $failed == 0 && $missing == 0 && $mism == 0 && $redone == 0 && $poll_wrong == 0 ]] ||
+	die "ibtrs io test: failed=$failed, items not passed=$missing, mismatches=$mism, redone=$redone, polled IOs completed outside the poller=$poll_wrong"
 ((done_ios >= IOS)) || die "only $done_ios IOs done"
 echo "all $(wc -w <<<"$items") ibtrs items passed"
