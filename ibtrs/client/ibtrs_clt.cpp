@@ -25,6 +25,7 @@
 
 #include "../common/common.h"
 #include <ibtrs/core/backoff.h>
+#include <ibtrs/core/con_route.h>
 #include <ibtrs/core/failover.h>
 #include <ibtrs/core/mpath.h>
 #include <ibtrs/core/path_state.h>
@@ -628,6 +629,9 @@ struct ClReqArgs {
   u32 sg_cnt;
 };
 
+static_assert(IBTRS_ADMIN_CON == ibtrs::con_route::kAdminCon && IBTRS_IO_CON == ibtrs::con_route::kIoCon &&
+              IBTRS_POLL_CON == ibtrs::con_route::kPollCon);
+
 // The session as ibtrs/core/failover.h sees it: paths to choose from
 // (mpath PathView), how to post on one, and the failed path's slots.
 // Callers keep the session's paths alive (module contract: requests and
@@ -655,13 +659,12 @@ struct ClEnv {
         ret = -EBUSY;  // permit used twice at once
       } else {
         // IBTRS_POLL_CON with a valid index: that poll connection (the
-        // same index on every path: fail-over keeps it polled).
-        ClCon* con = p->cons[0];
-        const bool poll = a.con_type == IBTRS_POLL_CON && a.poll_idx < p->cons.size() - p->nr_irq_cons;
-        if (poll)
-          con = p->cons[p->nr_irq_cons + a.poll_idx];
-        else if (a.con_type != IBTRS_ADMIN_CON && p->nr_irq_cons > 1)
-          con = p->cons[1 + static_cast<u32>(kx_cpu_current()) % (p->nr_irq_cons - 1)];
+        // same index on every path: fail-over keeps it polled); see
+        // ibtrs/core/con_route.h.
+        const auto rt = ibtrs::con_route::route(a.con_type, a.poll_idx, static_cast<u32>(p->cons.size()),
+                                                p->nr_irq_cons, static_cast<u32>(kx_cpu_current()));
+        ClCon* con = p->cons[rt.index];
+        const bool poll = rt.poll;
         req->con = con;
         req->dir = a.dir;
         req->ops = a.ops;

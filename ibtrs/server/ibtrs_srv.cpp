@@ -21,6 +21,7 @@
 
 #include "../common/common.h"
 #include "../common/sysfs_ids.h"
+#include <ibtrs/core/conn_admit.h>
 
 #include <kx/sysfs.h>
 
@@ -297,7 +298,7 @@ struct ibtrs_srv_ctx {
   int on_listen_cm(kx_cm_id* id, const rdma::CmEvent& ev);
   int reject(kx_cm_id* id, int err);
   int connect_request(kx_cm_id* id, const rdma::CmEvent& ev);
-  Result<ibtrs_srv_sess*> find_or_create_sess(const wire::ConnReq& req, const rdma::SockAddr& peer);
+  Result<ibtrs_srv_sess*> create_sess(const wire::ConnReq& req, const rdma::SockAddr& peer);
   void reap_work_fn();
 
   ibtrs_srv_ops ops;
@@ -985,21 +986,33 @@ int ibtrs_srv_ctx::reject(kx_cm_id* id, int err) {
   return 1;  // rdma_cm destroys the new id
 }
 
-// Caller holds mutex. A new session is refused with EMFILE past
-// max_sessions, EUSERS past max_sessions_per_peer sessions created from the
-// same client address, ENOMEM past max_pinned_mb of chunk memory: a peer
-// cannot pin the machine's memory by opening sessions (each pins
-// queue_depth x chunk_size bytes from its first CONN_REQ on).
-Result<ibtrs_srv_sess*> ibtrs_srv_ctx::find_or_create_sess(const wire::ConnReq& req,
-                                                           const rdma::SockAddr& peer) {
-  u32 from_peer = 0;
-  for (ibtrs_srv_sess& s : sessions) {
-    if (s.paths_uuid == req.paths_uuid) return &s;
-    from_peer += s.peer.same_host(peer);
-  }
-  if (!req.first_conn) return Error(-ENXIO);
-  if (nr_sessions >= static_cast<u32>(ibtrs_srv_max_sessions)) return Error(-EMFILE);
-  if (from_peer >= static_cast<u32>(ibtrs_srv_max_sessions_per_peer)) return Error(-EUSERS);
+// The listener's tables as conn_admit::admit sees them, for one CONN_REQ
+// from peer over src <- dst (ours, the client's). Caller holds ctx->mutex.
+struct SrvAdmitView {
+  using Sess = ibtrs_srv_sess;
+  using Path = SrvPath;
+  ibtrs_srv_ctx* ctx;
+  rdma::SockAddr peer, src, dst;
+
+  auto& sessions() const { return ctx->sessions; }
+  bool same_peer(const Sess& s) const { return s.peer.same_host(peer); }
+  u32 nr_cons(const Sess& s) const { return s.nr_cons; }
+  const wire::Uuid& paths_uuid(const Sess& s) const { return s.paths_uuid; }
+  auto& paths(Sess& s) const { return s.paths; }
+  const wire::Uuid& sess_uuid(const Path& p) const { return p.sess_uuid; }
+  bool same_addrs(const Path& p) const { return p.src.same_host(src) && p.dst.same_host(dst); }
+  bool connecting(const Path& p) const { return p.state.load() == kConnecting; }
+  u16 recon_cnt(const Path& p) const { return p.recon_cnt; }
+  u16 cid_num(const Path& p) const { return p.cid_num; }
+  bool has_con(const Path& p, u16 cid) const { return p.cons[cid] != nullptr; }
+};
+
+// Caller holds mutex; conn_admit::admit decided that req creates a session
+// (first_conn, below max_sessions and max_sessions_per_peer). ENOMEM past
+// max_pinned_mb of chunk memory: a peer cannot pin the machine's memory by
+// opening sessions (each pins queue_depth x chunk_size bytes from its first
+// CONN_REQ on).
+Result<ibtrs_srv_sess*> ibtrs_srv_ctx::create_sess(const wire::ConnReq& req, const rdma::SockAddr& peer) {
   const auto geo = KX_TRY(wire::ChunkGeometry::create(
       static_cast<u32>(ibtrs_srv_sess_queue_depth), static_cast<u32>(ibtrs_srv_max_chunk_size)));
   auto s = KX_TRY(make_own<ibtrs_srv_sess>(Gfp::kernel, this, req.paths_uuid, geo, peer));
@@ -1020,44 +1033,46 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   const wire::ConnReq req = decoded.value();
   MutexGuard g(mutex);
   if (closing) return reject(id, -ECONNRESET);
-  // Every connection costs a QP and a CQ of about 4 x queue_depth entries:
-  // bounded per client address, before anything is allocated.
-  const rdma::SockAddr peer = rdma::SockAddr::dst_of(id);
-  u32 peer_cons = 0;
-  for (ibtrs_srv_sess& o : sessions)
-    if (o.peer.same_host(peer)) peer_cons += o.nr_cons;
-  // The parameter is writable at run time: read it once, a torn value is
-  // impossible for an int.
-  const int max_conns = __atomic_load_n(&ibtrs_srv_max_conns_per_peer, __ATOMIC_RELAXED);
-  if (max_conns < 1 || peer_cons >= static_cast<u32>(max_conns)) {
-    kx_err_rl("refusing connection: peer holds %u connections (max_conns_per_peer)\n", peer_cons);
-    return reject(id, -EUSERS);
-  }
-  auto sr = find_or_create_sess(req, peer);
-  if (sr.is_error()) {
-    kx_err_rl("refusing connection: no session (%d)\n", sr.error().code());
-    return reject(id, sr.error().code());
-  }
-  ibtrs_srv_sess* s = sr.value();
-  SrvPath* p = nullptr;
-  u32 npaths = 0;
-  bool same_addrs = false;
   const rdma::SockAddr src = rdma::SockAddr::src_of(id), dst = rdma::SockAddr::dst_of(id);
-  for (SrvPath& it : s->paths) {
-    npaths++;
-    if (it.sess_uuid == req.sess_uuid) p = &it;
-    else if (it.src.same_host(src) && it.dst.same_host(dst)) same_addrs = true;
+  // The limits are writable at run time: read each once, a torn value is
+  // impossible for an int.
+  const conn_admit::Limits lim{
+      static_cast<u32>(__atomic_load_n(&ibtrs_srv_max_sessions, __ATOMIC_RELAXED)),
+      static_cast<u32>(__atomic_load_n(&ibtrs_srv_max_sessions_per_peer, __ATOMIC_RELAXED)),
+      __atomic_load_n(&ibtrs_srv_max_conns_per_peer, __ATOMIC_RELAXED)};
+  const SrvAdmitView view{this, dst, src, dst};
+  const auto v = conn_admit::admit(view, req, lim);
+  if (v.err) {
+    switch (v.by) {
+      case conn_admit::Refusal::kPeerConns:
+        kx_err_rl("refusing connection: peer holds %u connections (max_conns_per_peer)\n", v.peer_cons);
+        break;
+      case conn_admit::Refusal::kSession:
+        kx_err_rl("refusing connection: no session (%d)\n", v.err);
+        break;
+      default:
+        if (v.err == -EEXIST)
+          kx_err_rl("refusing connection: session already has a path between these addresses\n");
+        break;
+    }
+    // A reconnecting client whose old path we have not noticed dying yet:
+    // close it now so that its next attempt finds a clean slate.
+    if (v.close_path) v.close_path->schedule_close("client reconnected", -ECONNRESET);
+    return reject(id, v.err);
   }
+  ibtrs_srv_sess* s = v.sess;
+  if (!s) {
+    auto sr = create_sess(req, dst);
+    if (sr.is_error()) {
+      kx_err_rl("refusing connection: no session (%d)\n", sr.error().code());
+      return reject(id, sr.error().code());
+    }
+    s = sr.value();
+  }
+  SrvPath* p = v.path;
   int err = 0;
   bool new_path = false;
   if (!p) {
-    if (npaths >= wire::kMaxPaths) return reject(id, -ECONNRESET);
-    // A second path between the same two addresses would get the same name
-    // (sysfs directory): refused, as upstream does.
-    if (same_addrs) {
-      kx_err_rl("refusing connection: session already has a path between these addresses\n");
-      return reject(id, -EEXIST);
-    }
     auto np = make_own<SrvPath>(Gfp::kernel, s, req.sess_uuid, req.cid_num, req.recon_cnt);
     if (np.is_ok()) {
       auto cons = OwnArray<SrvCon*>::create(req.cid_num, Gfp::kernel);
@@ -1084,13 +1099,6 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
       }
       return reject(id, err);
     }
-  } else if (p->state.load() != kConnecting || p->recon_cnt != req.recon_cnt) {
-    // A reconnecting client whose old path we have not noticed dying yet:
-    // close it now so that its next attempt finds a clean slate.
-    if (p->recon_cnt != req.recon_cnt) p->schedule_close("client reconnected", -ECONNRESET);
-    return reject(id, -EBUSY);
-  } else if (p->cid_num != req.cid_num || p->cons[req.cid]) {
-    return reject(id, -EINVAL);
   }
 
   // One connection.
