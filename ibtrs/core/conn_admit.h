@@ -63,6 +63,9 @@ template <typename Sess, typename Path>
 struct Verdict {
   int err = 0;  // 0: admit; else the -errno to reject with
   Refusal by = Refusal::kNone;
+  // Reject: what was wrong, in words, for the caller's one log line (a
+  // static string); nullptr when admitted.
+  const char* why = nullptr;
   u32 peer_cons = 0;     // the peer's connections (check 1)
   Sess* sess = nullptr;  // admit: the session to join; nullptr: create one
   Path* path = nullptr;  // admit: the path to add req.cid to; nullptr: a new path
@@ -87,9 +90,10 @@ Verdict<detail::SessOf<View>, detail::PathOf<View>> admit(const View& v, const w
   using Sess = detail::SessOf<View>;
   using Path = detail::PathOf<View>;
   Verdict<Sess, Path> out;
-  auto refuse = [&out](Refusal by, int err) {
+  auto refuse = [&out](Refusal by, int err, const char* why) {
     out.by = by;
     out.err = err;
+    out.why = why;
     out.sess = nullptr;
     out.path = nullptr;
     return out;
@@ -100,7 +104,7 @@ Verdict<detail::SessOf<View>, detail::PathOf<View>> admit(const View& v, const w
   for (Sess& s : v.sessions())
     if (v.same_peer(s)) out.peer_cons += v.nr_cons(s);
   if (lim.max_conns_per_peer < 1 || out.peer_cons >= static_cast<u32>(lim.max_conns_per_peer))
-    return refuse(Refusal::kPeerConns, -EUSERS);
+    return refuse(Refusal::kPeerConns, -EUSERS, "the client host holds max_conns_per_peer connections");
 
   // 2. The session.
   u32 nr_sessions = 0, from_peer = 0;
@@ -113,9 +117,12 @@ Verdict<detail::SessOf<View>, detail::PathOf<View>> admit(const View& v, const w
     from_peer += v.same_peer(s);
   }
   if (!out.sess) {
-    if (!req.first_conn) return refuse(Refusal::kSession, -ENXIO);
-    if (nr_sessions >= lim.max_sessions) return refuse(Refusal::kSession, -EMFILE);
-    if (from_peer >= lim.max_sessions_per_peer) return refuse(Refusal::kSession, -EUSERS);
+    if (!req.first_conn)
+      return refuse(Refusal::kSession, -ENXIO, "no session with these paths_uuid (and not a first connection)");
+    if (nr_sessions >= lim.max_sessions)
+      return refuse(Refusal::kSession, -EMFILE, "max_sessions sessions already");
+    if (from_peer >= lim.max_sessions_per_peer)
+      return refuse(Refusal::kSession, -EUSERS, "the client host holds max_sessions_per_peer sessions");
     return out;  // new session, new path
   }
 
@@ -129,19 +136,25 @@ Verdict<detail::SessOf<View>, detail::PathOf<View>> admit(const View& v, const w
     else if (v.same_addrs(it)) same_addrs = true;
   }
   if (!p) {
-    if (npaths >= wire::kMaxPaths) return refuse(Refusal::kPath, -ECONNRESET);
-    if (same_addrs) return refuse(Refusal::kPath, -EEXIST);
+    if (npaths >= wire::kMaxPaths)
+      return refuse(Refusal::kPath, -ECONNRESET, "the session already has the maximum of 128 paths");
+    if (same_addrs)
+      return refuse(Refusal::kPath, -EEXIST, "the session already has a path between these addresses");
     return out;  // new path in an existing session
   }
 
   // 4. A connection of an existing path.
   if (v.recon_cnt(*p) != req.recon_cnt) {
-    refuse(Refusal::kPath, -EBUSY);
+    refuse(Refusal::kPath, -EBUSY,
+           "the client reconnected before the old path was seen to fail: closing it, retry later");
     out.close_path = p;
     return out;
   }
-  if (!v.connecting(*p)) return refuse(Refusal::kPath, -EBUSY);
-  if (v.cid_num(*p) != req.cid_num || v.has_con(*p, req.cid)) return refuse(Refusal::kPath, -EINVAL);
+  if (!v.connecting(*p))
+    return refuse(Refusal::kPath, -EBUSY, "the path is established or closing, not taking connections");
+  if (v.cid_num(*p) != req.cid_num)
+    return refuse(Refusal::kPath, -EINVAL, "cid_num differs from the path's earlier connections");
+  if (v.has_con(*p, req.cid)) return refuse(Refusal::kPath, -EINVAL, "this cid is already connected");
   out.path = p;
   return out;
 }

@@ -1032,7 +1032,10 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   }
   const wire::ConnReq req = decoded.value();
   MutexGuard g(mutex);
-  if (closing) return reject(id, -ECONNRESET);
+  if (closing) {
+    kx_err_rl("refusing connection: the server is closing its listener\n");
+    return reject(id, -ECONNRESET);
+  }
   const rdma::SockAddr src = rdma::SockAddr::src_of(id), dst = rdma::SockAddr::dst_of(id);
   // The limits are writable at run time: read each once, a torn value is
   // impossible for an int.
@@ -1043,18 +1046,12 @@ int ibtrs_srv_ctx::connect_request(kx_cm_id* id, const rdma::CmEvent& ev) {
   const SrvAdmitView view{this, dst, src, dst};
   const auto v = conn_admit::admit(view, req, lim);
   if (v.err) {
-    switch (v.by) {
-      case conn_admit::Refusal::kPeerConns:
-        kx_err_rl("refusing connection: peer holds %u connections (max_conns_per_peer)\n", v.peer_cons);
-        break;
-      case conn_admit::Refusal::kSession:
-        kx_err_rl("refusing connection: no session (%d)\n", v.err);
-        break;
-      default:
-        if (v.err == -EEXIST)
-          kx_err_rl("refusing connection: session already has a path between these addresses\n");
-        break;
-    }
+    // One line per refusal, naming the reason (conn_admit states each).
+    if (v.by == conn_admit::Refusal::kPeerConns)
+      kx_err_rl("refusing connection %u/%u: %s (%u) (%d)\n", req.cid, req.cid_num, v.why, v.peer_cons,
+                v.err);
+    else
+      kx_err_rl("refusing connection %u/%u: %s (%d)\n", req.cid, req.cid_num, v.why, v.err);
     // A reconnecting client whose old path we have not noticed dying yet:
     // close it now so that its next attempt finds a clean slate.
     if (v.close_path) v.close_path->schedule_close("client reconnected", -ECONNRESET);

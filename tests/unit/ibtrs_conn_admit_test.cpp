@@ -18,6 +18,7 @@
 
 #include <cstring>
 #include <list>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -95,12 +96,14 @@ struct SimServer {
   std::vector<SimPath*> to_close;  // schedule_close()d, close work pending
   // The last decision, for tests that look at it.
   Refusal last_by = Refusal::kNone;
+  std::string last_why;  // the reason the server logs; "" when admitted
   u32 last_peer_cons = 0;
   bool last_closed_path = false;
 
   // One CONNECT_REQUEST: 0 accepted, else the -errno of the reject.
   int connect_request(const u8* pdata, usize len, u32 client_host, u32 server_host) {
     last_by = Refusal::kNone;
+    last_why.clear();
     last_closed_path = false;
     auto decoded = ibtrs::wire::decode_conn_req(pdata, len);
     if (decoded.is_error()) return decoded.error().code();
@@ -109,6 +112,9 @@ struct SimServer {
     const auto v = ibtrs::conn_admit::admit(view, req, lim);
     last_by = v.by;
     last_peer_cons = v.peer_cons;
+    // Every refusal names its reason for the log line; an admission none.
+    EXPECT_EQ(v.err != 0, v.why != nullptr);
+    if (v.why) last_why = v.why;
     if (v.err) {
       EXPECT_EQ(v.sess, nullptr);
       EXPECT_EQ(v.path, nullptr);
@@ -335,6 +341,7 @@ TEST(ConnAdmit, ReconnectBeforeServerNoticedOldPathDie) {
   EXPECT_EQ(c.connect_one(srv, 1, 0, false), -EBUSY);
   EXPECT_TRUE(srv.last_closed_path);
   EXPECT_EQ(srv.last_by, Refusal::kPath);
+  EXPECT_NE(srv.last_why.find("reconnected"), std::string::npos) << srv.last_why;
   ASSERT_EQ(srv.to_close.size(), 1u);
   EXPECT_EQ(srv.to_close[0], old);
   EXPECT_TRUE(old->closing);
@@ -387,6 +394,7 @@ TEST(ConnAdmit, UnknownSessionWithoutFirstConnIsEnxio) {
   const SimClient c = make_client(1, 1, 2);
   EXPECT_EQ(c.connect_one(srv, 0, 0, false), -ENXIO);
   EXPECT_EQ(srv.last_by, Refusal::kSession);
+  EXPECT_NE(srv.last_why.find("no session"), std::string::npos) << srv.last_why;
   EXPECT_TRUE(srv.sessions.empty());
   // A cid other than 0 of an unknown session is no different.
   EXPECT_EQ(c.connect_one(srv, 0, 1, false), -ENXIO);
@@ -401,6 +409,7 @@ TEST(ConnAdmit, PastMaxSessionsIsEmfile) {
   const SimClient third = make_client(3, 1, 1, 3);
   EXPECT_EQ(third.connect_path(srv, 0, true), -EMFILE);
   EXPECT_EQ(srv.last_by, Refusal::kSession);
+  EXPECT_NE(srv.last_why.find("max_sessions sessions"), std::string::npos) << srv.last_why;
   EXPECT_EQ(srv.sessions.size(), 2u);
   // Existing sessions still take paths.
   SimClient one = make_client(1, 2, 1, 1);
@@ -419,6 +428,7 @@ TEST(ConnAdmit, PastMaxSessionsPerPeerIsEusers) {
   ASSERT_EQ(make_client(2, 1, 1, 7).connect_path(srv, 0, true), 0);
   EXPECT_EQ(make_client(3, 1, 1, 7).connect_path(srv, 0, true), -EUSERS);
   EXPECT_EQ(srv.last_by, Refusal::kSession);
+  EXPECT_NE(srv.last_why.find("max_sessions_per_peer"), std::string::npos) << srv.last_why;
   EXPECT_EQ(srv.sessions.size(), 2u);
   // Another host is not limited by host 7's sessions.
   EXPECT_EQ(make_client(4, 1, 1, 8).connect_path(srv, 0, true), 0);
@@ -433,6 +443,7 @@ TEST(ConnAdmit, PastMaxConnsPerPeerIsEusers) {
   ASSERT_EQ(c.connect_one(srv, 1, 0, false), 0);  // the 4th
   EXPECT_EQ(c.connect_one(srv, 1, 1, false), -EUSERS);
   EXPECT_EQ(srv.last_by, Refusal::kPeerConns);
+  EXPECT_NE(srv.last_why.find("max_conns_per_peer"), std::string::npos) << srv.last_why;
   EXPECT_EQ(srv.last_peer_cons, 4u);
   EXPECT_EQ(srv.sessions.front().nr_cons, 4u);
   // Counted per host over every session of that host, before the session
@@ -470,6 +481,7 @@ TEST(ConnAdmit, PastMaxPathsIsEconnreset) {
   EXPECT_EQ(srv.sessions.front().paths.size(), n);
   EXPECT_EQ(c.connect_path(srv, n, false), -ECONNRESET);
   EXPECT_EQ(srv.last_by, Refusal::kPath);
+  EXPECT_NE(srv.last_why.find("128 paths"), std::string::npos) << srv.last_why;
   EXPECT_EQ(srv.sessions.front().paths.size(), n);
   // A connection of an existing path is still fine at the limit... (all are
   // connected: EBUSY is the path's answer, not ECONNRESET)
@@ -487,6 +499,7 @@ TEST(ConnAdmit, SecondPathBetweenSameAddressesIsEexist) {
   ASSERT_EQ(c.connect_path(srv, 0, true), 0);
   EXPECT_EQ(c.connect_one(srv, 1, 0, false), -EEXIST);
   EXPECT_EQ(srv.last_by, Refusal::kPath);
+  EXPECT_NE(srv.last_why.find("between these addresses"), std::string::npos) << srv.last_why;
   EXPECT_EQ(srv.sessions.front().paths.size(), 1u);
   // Only both addresses equal clash: another client address is a new path.
   c.paths[1].client_host = 9;
@@ -501,6 +514,7 @@ TEST(ConnAdmit, ConnectionOfAPathNotConnectingIsEbusy) {
   for (u16 cid = 0; cid < 2; cid++) {
     EXPECT_EQ(c.connect_one(srv, 0, cid, false), -EBUSY);
     EXPECT_EQ(srv.last_by, Refusal::kPath);
+    EXPECT_NE(srv.last_why.find("not taking connections"), std::string::npos) << srv.last_why;
     EXPECT_FALSE(srv.last_closed_path) << "same recon_cnt: the path is not closed";
   }
   EXPECT_TRUE(srv.to_close.empty());
@@ -514,6 +528,7 @@ TEST(ConnAdmit, CidNumMismatchIsEinval) {
   c.paths[0].cid_num = 4;
   EXPECT_EQ(c.connect_one(srv, 0, 1, true), -EINVAL);
   EXPECT_EQ(srv.last_by, Refusal::kPath);
+  EXPECT_NE(srv.last_why.find("cid_num differs"), std::string::npos) << srv.last_why;
   c.paths[0].cid_num = 2;
   EXPECT_EQ(c.connect_one(srv, 0, 1, true), -EINVAL);
   c.paths[0].cid_num = 3;
@@ -529,6 +544,7 @@ TEST(ConnAdmit, CidAlreadyConnectedIsEinval) {
   EXPECT_EQ(c.connect_one(srv, 0, 1, true), -EINVAL);
   EXPECT_EQ(c.connect_one(srv, 0, 0, true), -EINVAL);
   EXPECT_EQ(srv.last_by, Refusal::kPath);
+  EXPECT_NE(srv.last_why.find("already connected"), std::string::npos) << srv.last_why;
   EXPECT_EQ(srv.sessions.front().nr_cons, 2u);
   EXPECT_EQ(c.connect_one(srv, 0, 2, true), 0);
 }

@@ -128,6 +128,9 @@ echo "figures: hostile-peer: seed=$SEED cases tried=$(field cases) malformed mes
 echo "figures: hostile-peer: good client rounds=$rounds errors=$errs WARNs=$warns leak lines=$leaks" \
 	"server 'closing' log lines=$closed (rate-limited lines suppressed: ${suppressed:-0})"
 ((rc == 0)) || die "the server accepted or ignored malformed input (seed $SEED)"
+# Every refusal at admission names its reason (conn_admit's why).
+unnamed=$(grep -cE 'refusing connection.*\(null\)' <<<"$log" || true)
+((unnamed == 0)) || die "$unnamed refusal lines name no reason"
 ((errs == 0)) || die "the good client saw $errs errors"
 ((rounds >= 2)) || die "the good client ran only $rounds rounds"
 ((warns == 0 && leaks == 0)) || die "WARN/leak lines in dmesg"
