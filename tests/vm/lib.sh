@@ -7,18 +7,31 @@
 #   load_ko PATH [PARAMS]  modprobe the module's in-tree deps, insmod PATH; dies
 #                          with insmod's error and the dmesg tail on failure
 #   unload_ko NAME         rmmod NAME (retries while busy); no-op if not loaded
-#   rxe_setup N            N veth pairs; pair k = veth(2k) 10.99.k.1 <-> veth(2k+1)
+#   rxe_setup N [switched] N paths; path k = veth(2k) 10.99.k.1 <-> veth(2k+1)
 #                          10.99.k.2, soft-RoCE rxe(2k)/rxe(2k+1) on them, policy
 #                          routing + static neighbours so traffic crosses the
-#                          veth wire; idempotent
+#                          veth wire; idempotent. Default: the two veths are one
+#                          veth pair. "switched": each plugs into its own veth
+#                          whose other end, swp(2k)/swp(2k+1), is a port of
+#                          bridge brk in netns ibwire (a switch), so a cable can
+#                          be pulled (rxe_link_cut) with both hosts' ports up
 #   rxe_ip K SIDE          print 10.99.K.SIDE (SIDE 1 = veth(2K), 2 = veth(2K+1))
 #   rxe_ip6 K SIDE         print fd99:K::SIDE, pair K's IPv6 address (same sides)
 #   rxe_ip6_setup K...     after rxe_setup: IPv6 on pair K too (fd99:K::1/64 and
 #                          ::2/64, nodad so usable at once, the same policy
 #                          routing and static neighbours as IPv4); the rxe
 #                          devices get RoCEv2 GIDs from these addresses
-#   rxe_link_down K        cut path K (both veths of pair K down)
+#   rxe_link_down K        cut path K (both veths of pair K down). On 6.1 rxe a
+#                          send queued then fails the QP and the path's CM
+#                          teardown can hang for good (docs/multipath.md): to
+#                          pull a cable under IO use rxe_link_cut
 #   rxe_link_up K          heal path K and restore its routes and neighbours
+#   rxe_link_cut K SIDE    switched wire only: pull path K's cable at SIDE's
+#                          port (1 = veth(2K), 2 = veth(2K+1)): `ip link set
+#                          swpN down` in the switch; the host's veth loses its
+#                          carrier (rxe: port DOWN) but stays up, as with a
+#                          real cable pull
+#   rxe_link_plug K SIDE   put that cable back; waits for carrier and rxe ACTIVE
 #   rxe_link_loss K        stall path K: netem drops every packet both ways (the
 #                          link stays up, so rxe reports no local error: only
 #                          heartbeats and timeouts can notice)
@@ -193,7 +206,11 @@ rxe_ip6_setup() {
 
 rxe_setup() {
 	_kcxx_guest_only rxe_setup
-	local n=${1:?rxe_setup N} k d i
+	local n=${1:?rxe_setup N [switched]} wire=${2:-direct} have=direct k d i
+	[[ $wire == direct || $wire == switched ]] || die "rxe_setup: wire '$wire' is neither direct nor switched"
+	# An earlier case's wire of the other kind goes first (names are reused).
+	[[ -e /run/netns/ibwire ]] && have=switched
+	[[ -e /sys/class/net/veth0 && $have != "$wire" ]] && rxe_teardown
 	modprobe rdma_rxe || die "rxe_setup: modprobe rdma_rxe failed"
 	modprobe ib_uverbs || die "rxe_setup: modprobe ib_uverbs failed"
 	modprobe rdma_ucm || die "rxe_setup: modprobe rdma_ucm failed"
@@ -205,8 +222,10 @@ rxe_setup() {
 	ip rule del pref 0 lookup local 2>/dev/null || true
 	for ((k = 0; k < n; k++)); do
 		local a=veth$((2 * k)) b=veth$((2 * k + 1))
-		if [[ ! -e /sys/class/net/$a ]]; then
+		if [[ ! -e /sys/class/net/$a && $wire == direct ]]; then
 			ip link add "$a" type veth peer name "$b" || die "rxe_setup: cannot create $a/$b"
+		elif [[ ! -e /sys/class/net/$a ]]; then
+			_rxe_switch_path "$k"
 		fi
 		for d in "$a" "$b"; do
 			# IPv4 only: no IPv6 link-local chatter on the wire.
@@ -229,7 +248,35 @@ rxe_setup() {
 	done
 }
 
+# The switched wire of path k: host veths veth(2k) and veth(2k+1), each the
+# peer of a switch port swp(2k)/swp(2k+1) in netns ibwire, both ports on
+# bridge brk. Only the hosts' veths carry addresses and rxe devices (rxe in
+# 6.1 works only in the initial namespace); the switch is plain layer 2.
+_rxe_switch_path() {
+	local k=$1 d
+	if [[ ! -e /run/netns/ibwire ]]; then
+		modprobe bridge || die "rxe_setup: modprobe bridge failed"
+		ip netns add ibwire || die "rxe_setup: cannot create netns ibwire"
+		ip -n ibwire link set lo up
+		# No IPv6 link-local chatter from the switch either.
+		ip netns exec ibwire sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
+	fi
+	# STP off and no forwarding delay: a port forwards as soon as it is up.
+	ip -n ibwire link add "br$k" type bridge stp_state 0 forward_delay 0 ||
+		die "rxe_setup: cannot create bridge br$k in ibwire"
+	for d in "veth$((2 * k))" "veth$((2 * k + 1))"; do
+		ip link add "$d" type veth peer name "swp${d#veth}" netns ibwire ||
+			die "rxe_setup: cannot create $d/swp${d#veth}"
+		ip -n ibwire link set "swp${d#veth}" master "br$k" up ||
+			die "rxe_setup: cannot plug swp${d#veth} into br$k"
+	done
+	ip -n ibwire link set "br$k" up
+}
+
 _rxe_active() { rdma link show "rxe$1/1" 2>/dev/null | grep -q 'state ACTIVE'; }
+_rxe_port_down() { rdma link show "rxe$1/1" 2>/dev/null | grep -q 'state DOWN'; }
+_no_carrier() { [[ $(cat "/sys/class/net/$1/carrier" 2>/dev/null) == 0 ]]; }
 _oper_up() { [[ $(cat "/sys/class/net/$1/operstate" 2>/dev/null) == up ]]; }
 
 rxe_link_down() {
@@ -251,6 +298,31 @@ rxe_link_up() {
 	# Link down dropped the pair's table routes and neighbours: put them back.
 	_rxe_pair_routes "$k"
 	if _rxe_has_v6 "$k"; then _rxe_pair_routes6 "$k"; fi
+}
+
+_rxe_switch_port() { # K SIDE -> the port index N of swpN / vethN
+	local k=$1 side=$2
+	[[ -e /run/netns/ibwire ]] || die "rxe_link_cut/plug: the wire is not switched (rxe_setup N switched)"
+	[[ $side == 1 || $side == 2 ]] || die "rxe_link_cut/plug: SIDE must be 1 or 2, not '$side'"
+	echo $((2 * k + side - 1))
+}
+
+rxe_link_cut() {
+	_kcxx_guest_only rxe_link_cut
+	local i
+	i=$(_rxe_switch_port "${1:?rxe_link_cut K SIDE}" "${2:?rxe_link_cut K SIDE}")
+	ip -n ibwire link set "swp$i" down || die "rxe_link_cut: swp$i"
+	wait_for 10 _no_carrier "veth$i" || die "rxe_link_cut: veth$i kept its carrier"
+	wait_for 10 _rxe_port_down "$i" || die "rxe_link_cut: rxe$i not DOWN: $(rdma link show "rxe$i/1" 2>&1)"
+}
+
+rxe_link_plug() {
+	_kcxx_guest_only rxe_link_plug
+	local i
+	i=$(_rxe_switch_port "${1:?rxe_link_plug K SIDE}" "${2:?rxe_link_plug K SIDE}")
+	ip -n ibwire link set "swp$i" up || die "rxe_link_plug: swp$i"
+	wait_for 10 _oper_up "veth$i" || die "rxe_link_plug: veth$i has no carrier"
+	wait_for 10 _rxe_active "$i" || die "rxe_link_plug: rxe$i not ACTIVE: $(rdma link show "rxe$i/1" 2>&1)"
 }
 
 rxe_link_loss() {
@@ -276,11 +348,14 @@ rxe_teardown() {
 	for dev in $(rdma link show 2>/dev/null | sed -n 's/^link \(rxe[0-9]*\)\/.*/\1/p'); do
 		rdma link delete "$dev" 2>/dev/null || true
 	done
+	# Direct wire: deleting veth(2k) deletes its peer veth(2k+1) too (the
+	# second del then fails, ignored). Switched: every veth is its own pair.
 	for dev in /sys/class/net/veth*; do
 		[[ -e $dev ]] || continue
 		i=${dev##*/veth}
-		[[ $i =~ ^[0-9]+$ ]] && ((i % 2 == 0)) && { ip link del "veth$i" 2>/dev/null || true; }
+		[[ $i =~ ^[0-9]+$ ]] && { ip link del "veth$i" 2>/dev/null || true; }
 	done
+	[[ -e /run/netns/ibwire ]] && { ip netns del ibwire 2>/dev/null || true; }
 	while ip rule del pref 10 2>/dev/null; do :; done
 	while ip rule del pref 20 2>/dev/null; do :; done
 	[[ -n $(ip rule show pref 0) ]] || ip rule add pref 0 lookup local

@@ -1,8 +1,9 @@
 #!/bin/bash
-# The guest itself: right kernel, modules visible, soft-RoCE over two veth pairs
+# The guest itself: right kernel, modules visible, soft-RoCE over two veth pairs,
 # with the bytes really crossing each veth wire (rping client bound to the far
-# end's address, checked with the veth packet counters).
-# timeout: 120
+# end's address, checked with the veth packet counters); then the same over
+# the switched wire, with a cable pulled and plugged back.
+# timeout: 240
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -49,3 +50,34 @@ rping_pair() {
 
 rping_pair 0
 rping_pair 1
+
+# The switched wire (rxe_setup N switched, case 70's cable pulls): rping
+# crosses the switch, a pulled cable stops it, the plugged cable carries it
+# again, and the direct wire replaces the switched one cleanly.
+swp_tx() { ip netns exec ibwire cat "/sys/class/net/swp$1/statistics/tx_packets"; }
+rxe_setup 2 switched
+[[ -e /run/netns/ibwire ]] || die "rxe_setup 2 switched: no netns ibwire"
+[[ $(cat /sys/class/net/veth0/carrier) == 1 ]] || die "switched wire: veth0 has no carrier"
+before_sw=$(swp_tx 0)
+rping_pair 0
+rping_pair 1
+after_sw=$(swp_tx 0)
+((after_sw - before_sw >= 20)) || die "switched wire: only $((after_sw - before_sw)) packets left the switch on swp0"
+echo "figures: switched wire: $((after_sw - before_sw)) packets crossed br0 to veth0"
+rxe_link_cut 0 2
+timeout 60 rping -s -a "$(rxe_ip 0 1)" -C 1 >/dev/null 2>&1 &
+spid=$!
+sleep 0.5
+if timeout 15 rping -c -a "$(rxe_ip 0 1)" -I "$(rxe_ip 0 2)" -C 1 -v >"$VMTEST_TMP/rping-cut.log" 2>&1; then
+	die "rping crossed a pulled cable: $(cat "$VMTEST_TMP/rping-cut.log")"
+fi
+kill "$spid" 2>/dev/null || true
+wait "$spid" 2>/dev/null || true
+echo "figures: switched wire: path 0's cable pulled at 10.99.0.2 (swp1 down): rping failed, as it must"
+rxe_link_plug 0 2
+rping_pair 0
+rxe_setup 2
+[[ ! -e /run/netns/ibwire ]] || die "rxe_setup 2 (direct) left netns ibwire behind"
+rping_pair 0
+rxe_teardown
+echo "figures: switched wire torn down, direct wire restored (rping OK)"

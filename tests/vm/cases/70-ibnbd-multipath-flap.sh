@@ -1,10 +1,11 @@
 #!/bin/bash
 # Multipath on the block device (issue 5): our ibnbd-client maps a
 # memory-backed null_blk from our ibnbd-server over TWO paths (veth pairs 0
-# and 1). While fio verify=crc32c runs back to back on /dev/ibnbdN, the case
-# stalls one path at a time (netem loss 100% on both veths of the pair) until
-# the heartbeat fails it, heals it, waits for the reconnect, and alternates
-# paths, FLAPS times. One path is always up, so fio must see 0 IO errors and
+# and 1) on the switched wire (rxe_setup 2 switched). While fio verify=crc32c
+# runs back to back on /dev/ibnbdN, the case cuts one path at a time (`ip link
+# set swpN down` on the switch: the client's or, every other time, the
+# server's cable), waits until the path fails, plugs it back (`ip link set
+# swpN up`), waits for the reconnect, and alternates paths, FLAPS times. One path is always up, so fio must see 0 IO errors and
 # 0 verify errors; requests caught on a dying path must fail over
 # (failover_cnt > 0). Then the policies, visible in stats/rdma:
 # round-robin spreads IO evenly over two healthy paths; with 20 ms of netem
@@ -62,7 +63,11 @@ cleanup() {
 	touch "$work/stop"
 	[[ -n ${klog_pid:-} ]] && kill "$klog_pid" 2>/dev/null
 	[[ -n ${fio_loop:-} ]] && wait "$fio_loop" 2>/dev/null
-	for k in 0 1; do rxe_link_heal "$k" 2>/dev/null; done
+	for k in 0 1; do
+		rxe_link_heal "$k" 2>/dev/null
+		ip -n ibwire link set "swp$((2 * k))" up 2>/dev/null
+		ip -n ibwire link set "swp$((2 * k + 1))" up 2>/dev/null
+	done
 	for f in /sys/block/ibnbd*/ibnbd/unmap_device; do
 		[[ -e $f ]] && bounded "force unmap" 120 eval "echo force >$f"
 	done
@@ -76,7 +81,7 @@ trap cleanup EXIT
 # devices, and the ring buffer may wrap during the flaps).
 dmesg -W >"$work/klog" 2>&1 &
 klog_pid=$!
-rxe_setup 2
+rxe_setup 2 switched
 modprobe null_blk memory_backed=1 gb=1 nr_devices=1
 wait_for 10 test -b /dev/nullb0 || die "no /dev/nullb0"
 load_ko "$KCXX_ROOT/ibtrs/ibtrs-server.ko"
@@ -107,14 +112,19 @@ wait_for 60 test -s "$work/runs" || die "the first fio run did not finish"
 
 t0=$SECONDS
 stalled=0
+declare -a cuts
 start_ios=$(($(path_ios 0) + $(path_ios 1)))
 for ((f = 1; f <= FLAPS; f++)); do
 	k=$((f % 2))
 	path_up $((1 - k)) || wait_for 120 path_up $((1 - k)) || die "flap $f: path $((1 - k)) is not up"
 	before=$(($(path_ios 0) + $(path_ios 1)))
-	rxe_link_loss "$k"
+	# Cable of the client's port (side 2, 10.99.k.2) on flaps 1, 2, 5, 6, ...;
+	# of the server's port (side 1) on flaps 3, 4, 7, 8, ...
+	side=$((2 - ((f - 1) / 2) % 2))
+	cuts[$side]=$((${cuts[$side]:-0} + 1))
+	rxe_link_cut "$k" "$side"
 	wait_for 60 path_down "$k" || die "flap $f: path $k still connected 60 s after the cut"
-	rxe_link_heal "$k"
+	rxe_link_plug "$k" "$side"
 	wait_for 120 path_up "$k" || die "flap $f: path $k did not reconnect (state $(path_state "$k"))"
 	after=$(($(path_ios 0) + $(path_ios 1)))
 	((f % 10 == 0)) &&
@@ -138,7 +148,8 @@ ioerr_log=$(grep -c -E 'I/O error, dev ibnbd|ibnbd.*(failed|error).*-5' "$work/k
 kill "$klog_pid" 2>/dev/null || true
 total_ios=$(($(path_ios 0) + $(path_ios 1)))
 echo "figures: ibnbd flap: flaps=$FLAPS in ${flap_secs}s fio_runs=$runs failed_runs=$bad_runs io_errors=$errs" \
-	"verify_errors=$verify_bad kernel_io_errors=$ioerr_log ios=$total_ios failovers=$failovers"
+	"verify_errors=$verify_bad kernel_io_errors=$ioerr_log ios=$total_ios failovers=$failovers" \
+	"cuts: client_port=${cuts[2]:-0} server_port=${cuts[1]:-0}"
 if ((bad_runs || errs || verify_bad || ioerr_log)); then
 	for f in $(awk '$2 != 0 { print $1 }' "$work/runs" | head -n 3); do tail -n 20 "$work/fio.$f"; done
 	die "IO or verify errors while one path was always up"
