@@ -300,29 +300,33 @@ rxe_link_up() {
 	if _rxe_has_v6 "$k"; then _rxe_pair_routes6 "$k"; fi
 }
 
-_rxe_switch_port() { # K SIDE -> the port index N of swpN / vethN
-	local k=$1 side=$2
-	[[ -e /run/netns/ibwire ]] || die "rxe_link_cut/plug: the wire is not switched (rxe_setup N switched)"
-	[[ $side == 1 || $side == 2 ]] || die "rxe_link_cut/plug: SIDE must be 1 or 2, not '$side'"
-	echo $((2 * k + side - 1))
+# _rxe_cable cut|plug K SIDE: set path K's switch port at SIDE (1 = veth(2K),
+# 2 = veth(2K+1)) down or up and wait until the host veth and its rxe device
+# show it (cut: carrier 0, port DOWN; plug: carrier, port ACTIVE).
+_rxe_cable() {
+	local what=$1 k=${2:?rxe_link_$1 K SIDE} side=${3:?rxe_link_$1 K SIDE} i
+	[[ -e /run/netns/ibwire ]] || die "rxe_link_$what: the wire is not switched (rxe_setup N switched)"
+	[[ $side == 1 || $side == 2 ]] || die "rxe_link_$what: SIDE must be 1 or 2, not '$side'"
+	i=$((2 * k + side - 1))
+	if [[ $what == cut ]]; then
+		ip -n ibwire link set "swp$i" down || die "rxe_link_cut: swp$i"
+		wait_for 10 _no_carrier "veth$i" || die "rxe_link_cut: veth$i kept its carrier"
+		wait_for 10 _rxe_port_down "$i" || die "rxe_link_cut: rxe$i not DOWN: $(rdma link show "rxe$i/1" 2>&1)"
+	else
+		ip -n ibwire link set "swp$i" up || die "rxe_link_plug: swp$i"
+		wait_for 10 _oper_up "veth$i" || die "rxe_link_plug: veth$i has no carrier"
+		wait_for 10 _rxe_active "$i" || die "rxe_link_plug: rxe$i not ACTIVE: $(rdma link show "rxe$i/1" 2>&1)"
+	fi
 }
 
 rxe_link_cut() {
 	_kcxx_guest_only rxe_link_cut
-	local i
-	i=$(_rxe_switch_port "${1:?rxe_link_cut K SIDE}" "${2:?rxe_link_cut K SIDE}")
-	ip -n ibwire link set "swp$i" down || die "rxe_link_cut: swp$i"
-	wait_for 10 _no_carrier "veth$i" || die "rxe_link_cut: veth$i kept its carrier"
-	wait_for 10 _rxe_port_down "$i" || die "rxe_link_cut: rxe$i not DOWN: $(rdma link show "rxe$i/1" 2>&1)"
+	_rxe_cable cut "$@"
 }
 
 rxe_link_plug() {
 	_kcxx_guest_only rxe_link_plug
-	local i
-	i=$(_rxe_switch_port "${1:?rxe_link_plug K SIDE}" "${2:?rxe_link_plug K SIDE}")
-	ip -n ibwire link set "swp$i" up || die "rxe_link_plug: swp$i"
-	wait_for 10 _oper_up "veth$i" || die "rxe_link_plug: veth$i has no carrier"
-	wait_for 10 _rxe_active "$i" || die "rxe_link_plug: rxe$i not ACTIVE: $(rdma link show "rxe$i/1" 2>&1)"
+	_rxe_cable plug "$@"
 }
 
 rxe_link_loss() {
