@@ -37,6 +37,7 @@ extern "C" {
 extern int ibtrs_clt_io_timeout_ms;
 extern int ibtrs_clt_hb_interval_ms;
 extern int ibtrs_clt_hb_missed_max;
+extern bool ibtrs_clt_remote_invalidate;  // 0644: read once per posted READ
 }
 
 using namespace ibtrs;
@@ -87,6 +88,7 @@ struct ClReq {
   u32 usr_len = 0;     // the user header, at iu[0, usr_len) (kept for fail-over)
   kvec saved_usr{};    // {iu, usr_len}: the header as fail-over re-posts it
   bool mr_valid = false;  // registered and not yet invalidated
+  bool asked_inval = false;  // this READ set NEED_INVAL: the server invalidates mr
   bool answered = false;  // the server's answer came; waiting for LOCAL_INV
   int rsp_err = 0;
   rdma::FastRegMr mr;
@@ -474,8 +476,10 @@ void ClCon::handle_recv(const rdma::Wc& wc, ClRecv* slot) {
   // Before the request completes: its permit may be reused at once.
   if (has_rkey) p->rbufs[m.msg_id].rkey = rkey.rkey;
   if (m.type == wire::ImmType::kIoRspWithInval) {
-    if (req->dir != IBTRS_READ || !req->mr_valid) {
-      p->error("W_INV response to a request without MR", -EPROTO);
+    if (req->dir != IBTRS_READ || !req->mr_valid || !req->asked_inval) {
+      p->error(req->asked_inval ? "W_INV response to a request without MR"
+                                : "W_INV response to a request that did not ask for invalidation",
+               -EPROTO);
       return;
     }
     req->mr_valid = false;
@@ -562,6 +566,11 @@ static int post_request(ClPath* p, ClCon* con, ClReq* req, const kvec* usr, usiz
     wrs[n++] = req->mr.reg_wr(con->send_cqe.get(), access, 0);
     req->mr_valid = true;
   }
+  // A READ with an MR asks the server for remote invalidation unless the
+  // operator chose LOCAL_INV (remote_invalidate=N); handle_recv() then
+  // invalidates the MR itself when the answer comes.
+  req->asked_inval = use_mr && req->dir == IBTRS_READ &&
+                     __atomic_load_n(&ibtrs_clt_remote_invalidate, __ATOMIC_RELAXED);
   {
     Result<u32> imm = Error(-EINVAL);
     u64 raddr = rb.addr;
@@ -583,7 +592,8 @@ static int post_request(ClPath* p, ClCon* con, ClReq* req, const kvec* usr, usiz
         desc = wire::SgDesc{info.iova, info.rkey, req->data_len};
       }
       auto t = wire::encode_read_trailer(iu + usr_len, p->max_hdr_size - usr_len,
-                                         static_cast<u16>(usr_len), use_mr ? &desc : nullptr, use_mr);
+                                         static_cast<u16>(usr_len), use_mr ? &desc : nullptr,
+                                         req->asked_inval);
       if (t.is_error()) goto unmap_inval;
       sges[nsge++] = req->iu_dma.sge(lkey, 0, usr_len + static_cast<u32>(t.value()));
       imm = p->geo.read_request_imm(buf_id, req->data_len, usr_len, use_mr ? 1 : 0);

@@ -30,6 +30,20 @@ int ibtrs_clt_hb_missed_max = 5;
 module_param_named(hb_missed_max, ibtrs_clt_hb_missed_max, int, 0444);
 MODULE_PARM_DESC(hb_missed_max, "heartbeats missed before the path fails (default 5)");
 
+/*
+ * Read per request (a change applies to the next request posted): Y asks the
+ * server to invalidate a READ's MR with a SEND_WITH_INV before its answer
+ * (RTRS_MSG_NEED_INVAL_F, as upstream rtrs-client does); N leaves the MR
+ * valid until the answer comes and invalidates it with a LOCAL_INV, which on
+ * soft-RoCE puts no packet on the wire. Either way the MR is dead before the
+ * buffer goes back to the user. N is the default: two packets fewer per READ
+ * (docs/benchmarks.md, "Change 2"); Y is what upstream rtrs-client does.
+ */
+bool ibtrs_clt_remote_invalidate;
+module_param_named(remote_invalidate, ibtrs_clt_remote_invalidate, bool, 0644);
+MODULE_PARM_DESC(remote_invalidate,
+		 "Y: the server invalidates READ buffers (SEND_WITH_INV); N: the client does (LOCAL_INV) (default N)");
+
 EXPORT_SYMBOL_GPL(ibtrs_clt_open);
 EXPORT_SYMBOL_GPL(ibtrs_clt_close);
 EXPORT_SYMBOL_GPL(ibtrs_clt_get_permit);

@@ -2,7 +2,8 @@
 """Turn the console log of tests/vm/bench/bench-guest.sh into the benchmark
 report: medians over the rounds, ratios of ibnbd to each rival, the issue-6
 target checks, the cost of always_invalidate (ibnbd_inv ÷ ibnbd, with the
-server's invalidation count as proof), memory, per-IO counters, PNG plots (gnuplot) and a compact
+server's invalidation count as proof), local vs remote invalidation of READ
+buffers (ibnbd ÷ ibnbd_rinv), memory, per-IO counters, PNG plots (gnuplot) and a compact
 results JSON.  Called by scripts/bench.sh; rerunnable on a saved log:
 
   scripts/bench/report.py --log build/bench/console.log --out build/bench \
@@ -20,10 +21,11 @@ import statistics
 import subprocess
 import sys
 
-TARGETS = ["local", "ibnbd", "ibnbd_inv", "rnbd", "nvme"]
+TARGETS = ["local", "ibnbd", "ibnbd_rinv", "ibnbd_inv", "rnbd", "nvme"]
 TARGET_NAMES = {
     "local": "local null_blk",
     "ibnbd": "ibnbd (ours, always_invalidate=N)",
+    "ibnbd_rinv": "ibnbd remote_invalidate=Y",
     "ibnbd_inv": "ibnbd always_invalidate=Y",
     "rnbd": "rnbd 6.1",
     "nvme": "NVMe-oF RDMA",
@@ -225,6 +227,32 @@ def fmt(v, unit=""):
     return "%.2f" % v
 
 
+def variant_table(base, var, med, spread, rounds, jobs):
+    """Markdown rows comparing target var with target base: every metric with
+    its spread, then CPU, packets and SEND-type messages per IO."""
+    R = ["| metric | unit | %s | %s | %s ÷ %s |" % (base, var, var, base), "|---|---|---|---|---|"]
+
+    def cell(t, j, k, unit):
+        v, sp = med.get((t, j, k)), spread.get((t, j, k))
+        c = fmt(v, unit)
+        if sp and len(rounds) > 1 and v is not None:
+            c += " [%s–%s]" % (fmt(sp[0], unit), fmt(sp[1], unit))
+        return c
+
+    rows = [(j, k, label, unit) for j, k, label, unit, _hib in METRICS if j in jobs]
+    for j in jobs:
+        rows.append((j, "cpu_us_per_io", "%s cpu us/IO" % j, "us"))
+    for j in jobs:
+        rows.append((j, "pkts_per_io", "%s pkts/IO" % j, ""))
+    for j in jobs:
+        rows.append((j, "sends_per_io", "%s sends/IO (rxe rdma_sends)" % j, ""))
+    for j, k, label, unit in rows:
+        rv = ratio(med.get((var, j, k)), med.get((base, j, k)))
+        R.append("| %s | %s | %s | %s | %s |" % (label, unit, cell(base, j, k, unit), cell(var, j, k, unit),
+                                                 "%.2f×" % rv if rv is not None else "–"))
+    return R
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -296,6 +324,8 @@ def main():
 
     meta, mem, fio, counters, perf, stats, errors, inv = parse_log(a.log)
     want = a.targets.split(",")
+    if "ibnbd_rinv" in want and "ibnbd" not in want:
+        want.append("ibnbd")  # bench-guest.sh sets ibnbd up for it and runs both
     targets = [t for t in TARGETS if t in want]
     jobs = [j for j in a.jobs.split(",") if j] or sorted({k[2] for k in fio})
     rounds = sorted({k[0] for k in fio} | {k[0] for k in perf})
@@ -398,6 +428,9 @@ def main():
         if t in meta:
             d = meta[t]
             L.append("* %s: %s" % (TARGET_NAMES[t], ", ".join("%s=%s" % (k, v) for k, v in d.items())))
+    if "ibtrs_client_remote_invalidate_default" in meta:
+        L.append("* ibtrs-client remote_invalidate (the module default: every ibnbd target but ibnbd_rinv): %s"
+                 % meta["ibtrs_client_remote_invalidate_default"])
     if errors:
         L.append("* **Problems in this run:** " + "; ".join(errors))
     L.append("")
@@ -470,6 +503,20 @@ def main():
             for ln in inv_lines:
                 L.append("* " + ln)
             L.append("")
+
+    if "ibnbd" in targets and "ibnbd_rinv" in targets:
+        L.append("### Local vs remote invalidation of READ buffers (ibtrs-client remote_invalidate)")
+        L.append("")
+        L.append("ibnbd_rinv is the ibnbd device itself, run with the client's `remote_invalidate` parameter "
+                 "set to Y for its jobs (and back to the default after them): every READ asks the server "
+                 "to invalidate its buffer's MR with a SEND_WITH_INV before the answer, as upstream "
+                 "rtrs-client does. ibnbd (default N) gets the WRITE_WITH_IMM answer alone and invalidates "
+                 "the MR with a LOCAL_INV, a local work request that puts no packet on the wire. "
+                 "Ratio = ibnbd ÷ ibnbd_rinv of the medians (what local invalidation buys: throughput > 1 "
+                 "and latency, CPU, packets < 1 are wins).")
+        L.append("")
+        L.extend(variant_table("ibnbd_rinv", "ibnbd", med, spread, rounds, jobs))
+        L.append("")
 
     if rxe:
         L.append("### Raw soft-RoCE link (perftest, 4 KiB, rxe1 → rxe0 over the same veth pair)")

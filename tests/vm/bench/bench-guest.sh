@@ -2,8 +2,8 @@
 # Guest side of `make bench` (scripts/bench.sh boots the guest and runs this).
 # Usage (inside the test guest only):
 #   bench-guest.sh ROUNDS RUNTIME_SEC TARGETS JOBS [SERVER_TREE]
-#   TARGETS  comma list of local,ibnbd,ibnbd_inv,rnbd,nvme,rxe (rxe = perftest
-#            raw soft-RoCE)
+#   TARGETS  comma list of local,ibnbd,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe
+#            (rxe = perftest raw soft-RoCE)
 #   JOBS     comma list of fio job names (see job_opts below)
 #   SERVER_TREE  tree to load ibtrs-server.ko / ibnbd-server.ko from (default
 #            the repo): A/B of a server change against the same client
@@ -14,6 +14,11 @@
 # rxe0, client 10.99.0.2 on rxe1, policy routing so the bytes cross the wire):
 #   local  /dev/nullb0                      the ceiling
 #   ibnbd  /dev/ibnbdN   ibnbd-client -> ibnbd-server (nullb1), port 1235
+#   ibnbd_rinv /dev/ibnbdN  the ibnbd device itself, its jobs run with
+#                        ibtrs-client remote_invalidate=Y (the server
+#                        invalidates READ buffers with a SEND_WITH_INV, as
+#                        upstream does, instead of the client's LOCAL_INV);
+#                        the module default again after them
 #   ibnbd_inv /dev/ibnbdN  the same server, a second session (bench-inv) whose
 #                        paths were set up with ibtrs-server always_invalidate=Y
 #                        (nullb7): the cost of invalidating every chunk
@@ -144,6 +149,9 @@ ibnbd_meta() { # ibnbd_meta TARGET ALWAYS_INVALIDATE: set-up facts of that targe
 	meta "{\"$1\":{\"dev\":\"${DEV[$1]}\",\"sess_queue_depth\":$(cat $p/sess_queue_depth),\"max_chunk_size\":$(cat $p/max_chunk_size),\"always_invalidate\":\"$2\",\"max_hw_sectors_kb\":$(cat /sys/block/$b/queue/max_hw_sectors_kb),\"nr_hw_queues\":$(nr_hwq $b),\"nr_requests\":$(cat /sys/block/$b/queue/nr_requests)}}"
 }
 AINV=/sys/module/ibtrs_server/parameters/always_invalidate
+# ibnbd_rinv runs on the ibnbd device: it needs that set-up.
+if has_target ibnbd_rinv && ! has_target ibnbd; then TARGETS+=(ibnbd); fi
+RINV=/sys/module/ibtrs_client/parameters/remote_invalidate
 if has_target ibnbd || has_target ibnbd_inv; then
 	load_ko "$SERVER_TREE/ibtrs/ibtrs-server.ko"
 	load_ko "$SERVER_TREE/ibnbd/server/ibnbd-server.ko" dev_search_path=/ port_nr=$IBNBD_PORT
@@ -154,6 +162,8 @@ if has_target ibnbd || has_target ibnbd_inv; then
 	# restored after each map, so a path that reconnects later takes it; the
 	# invalidation count at the end, BENCH-INV, would show that).
 	AINV_DEFAULT=$(cat $AINV)
+	RINV_DEFAULT=$(cat $RINV)
+	meta "{\"ibtrs_client_remote_invalidate_default\":\"$RINV_DEFAULT\"}"
 fi
 if has_target ibnbd; then
 	echo "bench: ibnbd set-up ($(date -u +%T))"
@@ -167,6 +177,7 @@ if has_target ibnbd; then
 	mem_report ibnbd session_and_first_device "$m0" "$m1"
 	mem_report ibnbd additional_device "$m1" "$m2"
 	ibnbd_meta ibnbd N
+	DEV[ibnbd_rinv]=${DEV[ibnbd]}
 fi
 # A second session of the same client and server whose paths take
 # always_invalidate=Y.
@@ -254,7 +265,7 @@ if has_target nvme; then
 	meta "{\"nvme\":{\"dev\":\"${DEV[nvme]}\",\"max_hw_sectors_kb\":$(cat /sys/block/$b/queue/max_hw_sectors_kb),\"nr_hw_queues\":$(nr_hwq "${pb:-$b}"),\"nr_requests\":$(cat /sys/block/${pb:-$b}/queue/nr_requests),\"inline_data_size\":$(cat /sys/kernel/config/nvmet/ports/1/param_inline_data_size 2>/dev/null || echo null)}}"
 fi
 
-for t in local ibnbd rnbd nvme ibnbd_inv; do
+for t in local ibnbd ibnbd_rinv rnbd nvme ibnbd_inv; do
 	has_target "$t" && echo "bench: $t = ${DEV[$t]}"
 done
 
@@ -372,9 +383,16 @@ run_perftest() { # run_perftest ROUND TOOL EXTRA_ARGS...
 # ----------------------------------------------------------------- rounds
 for ((r = 1; r <= ROUNDS; r++)); do
 	# ibnbd_inv right after ibnbd: their ratio is the figure it is here for.
-	for t in local ibnbd ibnbd_inv rnbd nvme; do
+	# ibnbd_rinv right after ibnbd too, on the same device.
+	for t in local ibnbd ibnbd_rinv ibnbd_inv rnbd nvme; do
 		has_target "$t" || continue
-		run_fio "$r" "$t"
+		if [[ $t == ibnbd_rinv ]]; then
+			echo Y >$RINV
+			run_fio "$r" "$t"
+			echo "$RINV_DEFAULT" >$RINV
+		else
+			run_fio "$r" "$t"
+		fi
 	done
 	if has_target rxe; then
 		run_perftest "$r" ib_write_bw -D "$RUNTIME"
