@@ -357,15 +357,21 @@ void ClCon::on_info_recv(const rdma::Wc& wc) {
   p->info_done.complete();
 }
 
+// The LOCAL_INV of an answered READ's MR completed. Softirq context (or the
+// path's teardown, which drains the QPs).
 void ClReq::on_inv(const rdma::Wc& wc) {
+  if (!rdma::wc_ok(wc)) {
+    // The answer came, but the MR may still be valid, and the path's other
+    // connections may still be up: the buffer must not go back to the user
+    // yet. The path fails (a flush means it already has); its teardown
+    // re-issues the request on a surviving path once every QP of this path
+    // is dead (failover::fail_path) — the READ runs again, exactly once.
+    if (!wc_flushed(wc)) path->error(rdma::wc_status_str(wc), -EIO);
+    return;
+  }
   mr_valid = false;
   answered = false;
-  int err = rsp_err;
-  if (!rdma::wc_ok(wc)) {
-    if (!wc_flushed(wc)) path->error(rdma::wc_status_str(wc), -EIO);
-    err = -ECONNABORTED;
-  }
-  path->complete_req(this, err);
+  path->complete_req(this, rsp_err);
 }
 
 void ClRecv::on_done(const rdma::Wc& wc) { con->handle_recv(wc, this); }
