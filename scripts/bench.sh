@@ -13,7 +13,7 @@
 # writes the table, the plots and the summary JSON.
 #
 # Env:
-#   BENCH_ROUNDS=3      interleaved rounds (A B C D A B C D ...)
+#   BENCH_ROUNDS=3      interleaved rounds (A B C D, D C B A, A B C D ...)
 #   BENCH_RUNTIME=10    seconds per fio job (no ramp)
 #   BENCH_TARGETS=local,ibnbd,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe
 #   BENCH_JOBS=randread_qd1,randread_qd32,randwrite_qd32,seqread_128k,seqwrite_128k,randrw_mix

@@ -190,6 +190,17 @@ def per_io(cnt, ios):
     retries = sum(v for k, v in cnt.items()
                   if k.endswith(("_completer_retry_err", "_retry_exceeded_err", "_rcvd_seq_err",
                                  "_duplicate_request", "_out_of_seq_request")))
+    # The busiest vCPU's share of its time: near 100 % means one CPU is the
+    # bottleneck even when the sum over both (cpu_us_per_io) leaves room.
+    shares = []
+    for k, busy in cnt.items():
+        m = re.match(r"cpu(\d+)_busy$", k)
+        if m:
+            tot = busy + cnt.get("cpu%s_idle" % m.group(1), 0)
+            if tot > 0:
+                shares.append(100.0 * busy / tot)
+    if shares:
+        out["max_vcpu_busy_pct"] = max(shares)
     out["pkts_per_io"] = pk / ios
     out["sends_per_io"] = sends / ios
     out["retries"] = retries
@@ -242,6 +253,8 @@ def variant_table(base, var, med, spread, rounds, jobs):
     rows = [(j, k, label, unit) for j, k, label, unit, _hib in METRICS if j in jobs]
     for j in jobs:
         rows.append((j, "cpu_us_per_io", "%s cpu us/IO" % j, "us"))
+    for j in jobs:
+        rows.append((j, "max_vcpu_busy_pct", "%s busiest vCPU %%" % j, ""))
     for j in jobs:
         rows.append((j, "pkts_per_io", "%s pkts/IO" % j, ""))
     for j in jobs:
@@ -416,8 +429,8 @@ def main():
     L.append("")
     L.append("## Results of the last run")
     L.append("")
-    L.append("* Run started %s; %d round(s) of %s s per fio job, interleaved (every job runs on every target in turn, "
-             "then the next job; then the next round)." % (a.started or "?", len(rounds), meta.get("runtime", "?")))
+    L.append("* Run started %s; %d round(s) of %s s per fio job, interleaved (in each round every target runs "
+             "the whole job list, targets in order in odd rounds and in reverse order in even rounds)." % (a.started or "?", len(rounds), meta.get("runtime", "?")))
     L.append("* Guest: kernel %s, %s vCPUs (qemu TCG), %s MiB; %s; fio region %s MiB per device "
              "(preconditioned); fio %s, libaio, direct=1, time_based, numjobs=1."
              % (meta.get("kernel", "?"), meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024,
@@ -592,18 +605,19 @@ def main():
     L.append("")
     L.append("`cpu us/IO` = busy CPU time of the guest (user+sys+irq+softirq, both vCPUs) ÷ IOs; "
              "`pkts/IO` = rxe packets sent by both ends ÷ IOs; `sends/IO` = rxe `rdma_sends` (SEND-type "
-             "messages) ÷ IOs; `retries` = rxe retry/duplicate/sequence-error counters of both ends summed over the job (a count per 5–10 s job, not per IO; 0 on a clean link).")
+             "messages) ÷ IOs; `busiest vCPU` = the larger of the two vCPUs' busy share of the job's time (near "
+             "100 % means one vCPU is the bottleneck even where the sum leaves room); `retries` = rxe retry/duplicate/sequence-error counters of both ends summed over the job (a count per 5–10 s job, not per IO; 0 on a clean link).")
     L.append("")
-    L.append("| job | target | cpu us/IO | softirq us/IO | pkts/IO | sends/IO | ctx sw/IO | retries |")
-    L.append("|---|---|---|---|---|---|---|---|")
+    L.append("| job | target | cpu us/IO | softirq us/IO | busiest vCPU % | pkts/IO | sends/IO | ctx sw/IO | retries |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for j in jobs:
         for t in targets:
             g = lambda k: med.get((t, j, k))
             if g("cpu_us_per_io") is None:
                 continue
-            L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 j, TARGET_NAMES[t], fmt(g("cpu_us_per_io")), fmt(g("softirq_us_per_io")),
-                fmt(g("pkts_per_io")), fmt(g("sends_per_io")), fmt(g("ctxt_per_io")),
+                fmt(g("max_vcpu_busy_pct")), fmt(g("pkts_per_io")), fmt(g("sends_per_io")), fmt(g("ctxt_per_io")),
                 fmt(g("retries"))))
     L.append("")
     for p in pngs:

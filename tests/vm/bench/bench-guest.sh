@@ -24,7 +24,7 @@
 #                        (nullb7): the cost of invalidating every chunk
 #   rnbd   /dev/rnbdN    upstream rnbd-client -> rnbd-server (nullb2), port 1234
 #   nvme   /dev/nvmeXn1  nvme-rdma -> nvmet-rdma (nullb3), port 4420
-# Rounds are interleaved (A B C D A B C D ...): in each round every target runs
+# Rounds are interleaved (A B C D, D C B A, ...): in each round every target runs
 # the whole job list, one fio invocation per target (fio starts slowly under
 # emulation; its jobs are separated by stonewall), so drift of the shared host
 # hits every target alike.
@@ -383,8 +383,13 @@ run_perftest() { # run_perftest ROUND TOOL EXTRA_ARGS...
 # ----------------------------------------------------------------- rounds
 for ((r = 1; r <= ROUNDS; r++)); do
 	# ibnbd_inv right after ibnbd: their ratio is the figure it is here for.
-	# ibnbd_rinv right after ibnbd too, on the same device.
-	for t in local ibnbd ibnbd_rinv ibnbd_inv rnbd nvme; do
+	# ibnbd_rinv right after ibnbd too, on the same device. Odd rounds run
+	# the targets in this order, even rounds in reverse (A B C, C B A, ...):
+	# whatever the position in a round costs (seen: the first network target
+	# after local had a slower QD1 job) falls on every target alike.
+	order=(local ibnbd ibnbd_rinv ibnbd_inv rnbd nvme)
+	if ((r % 2 == 0)); then order=(nvme rnbd ibnbd_inv ibnbd_rinv ibnbd local); fi
+	for t in "${order[@]}"; do
 		has_target "$t" || continue
 		if [[ $t == ibnbd_rinv ]]; then
 			echo Y >$RINV

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Usage: snapshot.sh FILE — write the guest's counters to FILE, "key value" per
-# line: CPU ticks of /proc/stat (busy = user+nice+sys+irq+softirq, both vCPUs),
+# line: CPU ticks of /proc/stat (busy = user+nice+sys+irq+softirq, both vCPUs
+# summed and each vCPU alone),
 # interrupts, context switches, and every rxe hardware counter (packets,
 # SEND-type messages, retries...). bench-guest.sh has fio run it around each
 # job (exec_prerun / exec_postrun) and prints the differences. Two processes
@@ -10,6 +11,7 @@ out=${1:?snapshot.sh FILE}
 {
 	awk '$1 == "cpu" { print "cpu_busy", $2 + $3 + $4 + $7 + $8; print "cpu_idle", $5 + $6;
 		print "cpu_sys", $4; print "cpu_softirq", $8 }
+		$1 ~ /^cpu[0-9]+$/ { print $1 "_busy", $2 + $3 + $4 + $7 + $8; print $1 "_idle", $5 + $6 }
 		$1 == "intr" { print "intr", $2 } $1 == "ctxt" { print "ctxt", $2 }' /proc/stat
 	# /sys/class/infiniband/rxe0/ports/1/hw_counters/sent_pkts:123 -> rxe0_sent_pkts 123
 	grep -H . /sys/class/infiniband/rxe*/ports/1/hw_counters/* 2>/dev/null |
