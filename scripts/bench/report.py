@@ -30,6 +30,15 @@ TARGET_NAMES = {
     "rnbd": "rnbd 6.1",
     "nvme": "NVMe-oF RDMA",
 }
+# Plot axis labels: the full names do not fit under seven bars.
+PLOT_NAMES = {
+    "local": "local null_blk",
+    "ibnbd": "ibnbd",
+    "ibnbd_rinv": "ibnbd rinv=Y",
+    "ibnbd_inv": "ibnbd ainv=Y",
+    "rnbd": "rnbd 6.1",
+    "nvme": "NVMe-oF",
+}
 RIVALS = ["rnbd", "nvme"]
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
@@ -260,6 +269,8 @@ def variant_table(base, var, med, spread, rounds, jobs):
     for j in jobs:
         rows.append((j, "sends_per_io", "%s sends/IO (rxe rdma_sends)" % j, ""))
     for j, k, label, unit in rows:
+        if med.get((var, j, k)) is None and med.get((base, j, k)) is None:
+            continue  # a counter this run did not record
         rv = ratio(med.get((var, j, k)), med.get((base, j, k)))
         R.append("| %s | %s | %s | %s | %s |" % (label, unit, cell(base, j, k, unit), cell(var, j, k, unit),
                                                  "%.2f×" % rv if rv is not None else "–"))
@@ -281,7 +292,7 @@ def gnuplot(script):
 def plots(med, targets, outdir, docdir, rxe_rate):
     """Three bar charts (PNG): IOPS, bandwidth, QD1 latency; returns file names."""
     made = []
-    names = [TARGET_NAMES[t] for t in targets]
+    names = [PLOT_NAMES[t] for t in targets]
     groups = [
         ("bench-iops.png", "4 KiB IOPS (median over rounds)", "IOPS",
          [("randread_qd32", "iops", "randread QD32"), ("randwrite_qd32", "iops", "randwrite QD32"),
@@ -307,7 +318,7 @@ def plots(med, targets, outdir, docdir, rxe_rate):
         extra = ""
         if fname == "bench-iops.png" and rxe_rate:
             extra = ('set arrow from graph 0, first %f to graph 1, first %f nohead dt 2 lc rgb "red"\n'
-                     'set label "raw rxe 4 KiB WRITE msg rate" at graph 0.02, first %f offset 0,0.7 tc rgb "red"\n'
+                     'set label "raw rxe 4 KiB WRITE msg rate" at graph 0.45, first %f offset 0,0.7 tc rgb "red"\n'
                      % (rxe_rate, rxe_rate, rxe_rate))
         png = os.path.join(docdir, fname)
         gnuplot(
@@ -429,8 +440,10 @@ def main():
     L.append("")
     L.append("## Results of the last run")
     L.append("")
+    order = ("targets in order in odd rounds and in reverse order in even rounds"
+             if meta.get("round_order") == "alternating" else "targets in the same order every round")
     L.append("* Run started %s; %d round(s) of %s s per fio job, interleaved (in each round every target runs "
-             "the whole job list, targets in order in odd rounds and in reverse order in even rounds)." % (a.started or "?", len(rounds), meta.get("runtime", "?")))
+             "the whole job list, %s)." % (a.started or "?", len(rounds), meta.get("runtime", "?"), order))
     L.append("* Guest: kernel %s, %s vCPUs (qemu TCG), %s MiB; %s; fio region %s MiB per device "
              "(preconditioned); fio %s, libaio, direct=1, time_based, numjobs=1."
              % (meta.get("kernel", "?"), meta.get("cpus", "?"), int(meta.get("mem_kib", 0)) // 1024,
@@ -620,6 +633,9 @@ def main():
                 fmt(g("max_vcpu_busy_pct")), fmt(g("pkts_per_io")), fmt(g("sends_per_io")), fmt(g("ctxt_per_io")),
                 fmt(g("retries"))))
     L.append("")
+    if pngs and ("ibnbd_rinv" in targets or "ibnbd_inv" in targets):
+        L.append("Plots: `ibnbd rinv=Y` = ibnbd remote_invalidate=Y, `ibnbd ainv=Y` = ibnbd always_invalidate=Y.")
+        L.append("")
     for p in pngs:
         L.append("![%s](%s)" % (p, os.path.relpath(os.path.join(a.docdir, p), os.path.dirname(a.doc) or ".")))
         L.append("")

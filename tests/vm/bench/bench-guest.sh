@@ -387,6 +387,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	# the targets in this order, even rounds in reverse (A B C, C B A, ...):
 	# whatever the position in a round costs (seen: the first network target
 	# after local had a slower QD1 job) falls on every target alike.
+	((r == 1)) && meta '{"round_order":"alternating"}'
 	order=(local ibnbd ibnbd_rinv ibnbd_inv rnbd nvme)
 	if ((r % 2 == 0)); then order=(nvme rnbd ibnbd_inv ibnbd_rinv ibnbd local); fi
 	for t in "${order[@]}"; do
