@@ -210,6 +210,8 @@ def per_io(cnt, ios):
                 shares.append(100.0 * busy / tot)
     if shares:
         out["max_vcpu_busy_pct"] = max(shares)
+    if "ipi_res" in cnt or "ipi_cal" in cnt:
+        out["ipi_per_io"] = (cnt.get("ipi_res", 0) + cnt.get("ipi_cal", 0)) / ios
     out["pkts_per_io"] = pk / ios
     out["sends_per_io"] = sends / ios
     out["retries"] = retries
@@ -264,6 +266,8 @@ def variant_table(base, var, med, spread, rounds, jobs):
         rows.append((j, "cpu_us_per_io", "%s cpu us/IO" % j, "us"))
     for j in jobs:
         rows.append((j, "max_vcpu_busy_pct", "%s busiest vCPU %%" % j, ""))
+    for j in jobs:
+        rows.append((j, "ipi_per_io", "%s IPIs/IO (RES+CAL)" % j, ""))
     for j in jobs:
         rows.append((j, "pkts_per_io", "%s pkts/IO" % j, ""))
     for j in jobs:
@@ -619,19 +623,20 @@ def main():
     L.append("`cpu us/IO` = busy CPU time of the guest (user+sys+irq+softirq, both vCPUs) ÷ IOs; "
              "`pkts/IO` = rxe packets sent by both ends ÷ IOs; `sends/IO` = rxe `rdma_sends` (SEND-type "
              "messages) ÷ IOs; `busiest vCPU` = the larger of the two vCPUs' busy share of the job's time (near "
-             "100 % means one vCPU is the bottleneck even where the sum leaves room); `retries` = rxe retry/duplicate/sequence-error counters of both ends summed over the job (a count per 5–10 s job, not per IO; 0 on a clean link).")
+             "100 % means one vCPU is the bottleneck even where the sum leaves room); `IPIs/IO` = rescheduling + "
+             "function-call IPIs (`/proc/interrupts` RES, CAL) ÷ IOs: cross-vCPU wake-ups; `retries` = rxe retry/duplicate/sequence-error counters of both ends summed over the job (a count per 5–10 s job, not per IO; 0 on a clean link).")
     L.append("")
-    L.append("| job | target | cpu us/IO | softirq us/IO | busiest vCPU % | pkts/IO | sends/IO | ctx sw/IO | retries |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+    L.append("| job | target | cpu us/IO | softirq us/IO | busiest vCPU % | pkts/IO | sends/IO | ctx sw/IO | IPIs/IO | retries |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for j in jobs:
         for t in targets:
             g = lambda k: med.get((t, j, k))
             if g("cpu_us_per_io") is None:
                 continue
-            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 j, TARGET_NAMES[t], fmt(g("cpu_us_per_io")), fmt(g("softirq_us_per_io")),
                 fmt(g("max_vcpu_busy_pct")), fmt(g("pkts_per_io")), fmt(g("sends_per_io")), fmt(g("ctxt_per_io")),
-                fmt(g("retries"))))
+                fmt(g("ipi_per_io")), fmt(g("retries"))))
     L.append("")
     if pngs and ("ibnbd_rinv" in targets or "ibnbd_inv" in targets):
         L.append("Plots: `ibnbd rinv=Y` = ibnbd remote_invalidate=Y, `ibnbd ainv=Y` = ibnbd always_invalidate=Y.")
