@@ -29,6 +29,7 @@ extern "C" {
 extern int ibtrs_srv_sess_queue_depth;
 extern int ibtrs_srv_max_chunk_size;
 extern bool ibtrs_srv_always_invalidate;
+extern bool ibtrs_srv_merge_read_answer;  // 0644: read once per READ answer
 extern int ibtrs_srv_max_sessions;
 extern int ibtrs_srv_max_sessions_per_peer;
 extern int ibtrs_srv_max_pinned_mb;
@@ -590,17 +591,28 @@ bool SrvCon::post_resp(ibtrs_srv_op* op, int err) {
     const u32 imm = wire::io_rsp_imm(buf_id, err, inval).value();
     // [data WRITE] -> [REG_MR, new key] -> [SEND_WITH_INV] -> answer; the
     // client sees the answer last, after everything before it executed.
+    // A READ that needs neither REG_MR nor SEND_WITH_INV gets its data and
+    // answer in one WRITE_WITH_IMM (merge_read_answer).
     rdma::SendWr wrs[5];
     u32 n = 0;
     rdma::Sge sge, rkey_sge;
+    // Nothing has to happen between the data and the answer (no REG_MR,
+    // no SEND_WITH_INV): one WRITE_WITH_IMM carries both. Its receive
+    // completes at the client after all of its data is placed.
+    const bool merged = read && err == 0 && req.has_desc && !p->always_inv && !inval &&
+                        __atomic_load_n(&ibtrs_srv_merge_read_answer, __ATOMIC_RELAXED);
     if (read && err == 0 && req.has_desc) {
       const ChunkRef& c = p->chunk_refs[buf_id];
       // Invalidated, the chunk's MR has no valid lkey either: read the
       // chunk through the PD's DMA lkey instead.
       sge = p->always_inv ? rdma::Sge{c.dma, req.desc.len, p->pd.local_dma_lkey()}
                           : rdma::Sge{c.addr, req.desc.len, c.lkey};
-      wrs[n++] = rdma::wr_write(send_cqe.get(), &sge, 1, req.desc.addr,
-                                static_cast<u32>(req.desc.key), 0);
+      if (merged)
+        wrs[n++] = rdma::wr_write_imm(send_cqe.get(), &sge, 1, req.desc.addr,
+                                      static_cast<u32>(req.desc.key), imm, 0);
+      else
+        wrs[n++] = rdma::wr_write(send_cqe.get(), &sge, 1, req.desc.addr,
+                                  static_cast<u32>(req.desc.key), 0);
     }
     if (p->always_inv) {
       // The chunk MR was invalidated when the request arrived (ChunkInv).
@@ -621,7 +633,7 @@ bool SrvCon::post_resp(ibtrs_srv_op* op, int err) {
       p->rkey_rsp_dma.sync_for_device();
       rkey_sge = p->rkey_rsp_dma.sge(p->pd.local_dma_lkey(), off, sizeof(wire::RkeyRspWire));
       wrs[n++] = rdma::wr_send_imm(send_cqe.get(), &rkey_sge, 1, imm, 0);
-    } else {
+    } else if (!merged) {
       wrs[n++] = rdma::wr_write_imm(send_cqe.get(), nullptr, 0, 0, 0, imm, 0);
     }
     wrs[n - 1].flags = sig.flags_for(n);

@@ -37,6 +37,20 @@ module_param_named(always_invalidate, ibtrs_srv_always_invalidate, bool, 0644);
 MODULE_PARM_DESC(always_invalidate,
 		 "invalidate each chunk's MR on every request and re-register it with a new key, so a client can touch a chunk only while its request owns it; applies to paths set up after a change (default Y)");
 
+/*
+ * How a READ is answered when it needs no remote invalidation (always_invalidate
+ * off, NEED_INVAL clear): Y, the data and the answer's immediate travel in one
+ * RDMA WRITE_WITH_IMM (on soft-RoCE two packets fewer per READ: no separate
+ * answer and no ACK for it); N, a data WRITE followed by a zero-length
+ * WRITE_WITH_IMM, as upstream rtrs-server answers. Both are RTRS 2.0: a
+ * client takes the immediate from the completion and does not look at its
+ * length. Read once per answer.
+ */
+bool ibtrs_srv_merge_read_answer = true;
+module_param_named(merge_read_answer, ibtrs_srv_merge_read_answer, bool, 0644);
+MODULE_PARM_DESC(merge_read_answer,
+		 "Y: a READ's data and its answer go in one RDMA WRITE_WITH_IMM; N: a data WRITE, then a zero-length WRITE_WITH_IMM (upstream's way) (default Y)");
+
 int ibtrs_srv_max_sessions = 16;
 module_param_named(max_sessions, ibtrs_srv_max_sessions, int, 0444);
 MODULE_PARM_DESC(max_sessions,
