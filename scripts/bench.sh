@@ -4,7 +4,9 @@
 # ibnbd-server), a second ibnbd session whose server paths run
 # always_invalidate=Y (ibnbd_inv: the cost of that option), the ibnbd device
 # again with the client's remote_invalidate=Y (ibnbd_rinv: READ buffers
-# invalidated by the server, as upstream does, instead of locally), upstream /dev/rnbd0 (Linux 6.1 rnbd built by
+# invalidated by the server, as upstream does, instead of locally), the ibnbd
+# device again with the server's merge_read_answer=N (ibnbd_split: a READ's
+# data and answer in two messages, as upstream answers), upstream /dev/rnbd0 (Linux 6.1 rnbd built by
 # scripts/upstream-rnbd.sh), NVMe-oF RDMA (nvme-rdma -> nvmet-rdma) and the
 # raw soft-RoCE link (perftest ib_write_bw / ib_write_lat, 4 KiB), all over
 # the same veth/rxe link with the same null_blk type behind each target
@@ -15,7 +17,7 @@
 # Env:
 #   BENCH_ROUNDS=3      interleaved rounds (A B C D, D C B A, A B C D ...)
 #   BENCH_RUNTIME=10    seconds per fio job (no ramp)
-#   BENCH_TARGETS=local,ibnbd,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe
+#   BENCH_TARGETS=local,ibnbd,ibnbd_split,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe
 #   BENCH_JOBS=randread_qd1,randread_qd32,randwrite_qd32,seqread_128k,seqwrite_128k,randrw_mix
 #   BENCH_SMOKE=1       1 round of 2 s jobs; output to build/bench/smoke/ (the
 #                       docs are not touched); fails if any target/job gave
@@ -55,7 +57,7 @@ if [[ -n $SERVER_TREE ]]; then
 	DOC=$OUT/benchmarks.md
 	DOCDIR=$OUT
 fi
-TARGETS=${BENCH_TARGETS:-local,ibnbd,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe}
+TARGETS=${BENCH_TARGETS:-local,ibnbd,ibnbd_split,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe}
 JOBS=${BENCH_JOBS:-$ALL_JOBS}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a positive integer" >&2; exit 2; }
 [[ $RUNTIME =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNTIME must be a positive integer" >&2; exit 2; }

@@ -3,7 +3,8 @@
 report: medians over the rounds, ratios of ibnbd to each rival, the issue-6
 target checks, the cost of always_invalidate (ibnbd_inv ÷ ibnbd, with the
 server's invalidation count as proof), local vs remote invalidation of READ
-buffers (ibnbd ÷ ibnbd_rinv), memory, per-IO counters, PNG plots (gnuplot) and a compact
+buffers (ibnbd ÷ ibnbd_rinv), READ answers merged with their data or not
+(ibnbd ÷ ibnbd_split), memory, per-IO counters, PNG plots (gnuplot) and a compact
 results JSON.  Called by scripts/bench.sh; rerunnable on a saved log:
 
   scripts/bench/report.py --log build/bench/console.log --out build/bench \
@@ -21,10 +22,11 @@ import statistics
 import subprocess
 import sys
 
-TARGETS = ["local", "ibnbd", "ibnbd_rinv", "ibnbd_inv", "rnbd", "nvme"]
+TARGETS = ["local", "ibnbd", "ibnbd_split", "ibnbd_rinv", "ibnbd_inv", "rnbd", "nvme"]
 TARGET_NAMES = {
     "local": "local null_blk",
     "ibnbd": "ibnbd (ours, always_invalidate=N)",
+    "ibnbd_split": "ibnbd merge_read_answer=N",
     "ibnbd_rinv": "ibnbd remote_invalidate=Y",
     "ibnbd_inv": "ibnbd always_invalidate=Y",
     "rnbd": "rnbd 6.1",
@@ -34,6 +36,7 @@ TARGET_NAMES = {
 PLOT_NAMES = {
     "local": "local null_blk",
     "ibnbd": "ibnbd",
+    "ibnbd_split": "ibnbd merge=N",
     "ibnbd_rinv": "ibnbd rinv=Y",
     "ibnbd_inv": "ibnbd ainv=Y",
     "rnbd": "rnbd 6.1",
@@ -352,8 +355,8 @@ def main():
 
     meta, mem, fio, counters, perf, stats, errors, inv = parse_log(a.log)
     want = a.targets.split(",")
-    if "ibnbd_rinv" in want and "ibnbd" not in want:
-        want.append("ibnbd")  # bench-guest.sh sets ibnbd up for it and runs both
+    if ("ibnbd_rinv" in want or "ibnbd_split" in want) and "ibnbd" not in want:
+        want.append("ibnbd")  # bench-guest.sh sets ibnbd up for them and runs it too
     targets = [t for t in TARGETS if t in want]
     jobs = [j for j in a.jobs.split(",") if j] or sorted({k[2] for k in fio})
     rounds = sorted({k[0] for k in fio} | {k[0] for k in perf})
@@ -461,6 +464,9 @@ def main():
     if "ibtrs_client_remote_invalidate_default" in meta:
         L.append("* ibtrs-client remote_invalidate (the module default: every ibnbd target but ibnbd_rinv): %s"
                  % meta["ibtrs_client_remote_invalidate_default"])
+    if "ibtrs_server_merge_read_answer_default" in meta:
+        L.append("* ibtrs-server merge_read_answer (the module default: every ibnbd target but ibnbd_split): %s"
+                 % meta["ibtrs_server_merge_read_answer_default"])
     if errors:
         L.append("* **Problems in this run:** " + "; ".join(errors))
     L.append("")
@@ -546,6 +552,20 @@ def main():
                  "and latency, CPU, packets < 1 are wins).")
         L.append("")
         L.extend(variant_table("ibnbd_rinv", "ibnbd", med, spread, rounds, jobs))
+        L.append("")
+
+    if "ibnbd" in targets and "ibnbd_split" in targets:
+        L.append("### READ data and answer in one message (ibtrs-server merge_read_answer)")
+        L.append("")
+        L.append("ibnbd_split is the ibnbd device itself, run with the server's `merge_read_answer` parameter "
+                 "set to N for its jobs (and back to the default after them): a READ's data goes in an RDMA "
+                 "WRITE and the answer follows in a zero-length WRITE_WITH_IMM, as upstream rtrs-server "
+                 "answers. ibnbd (default Y) sends the data and the answer's immediate in one "
+                 "WRITE_WITH_IMM: one message, so one ACK, fewer. Writes are answered the same way in both. "
+                 "Ratio = ibnbd ÷ ibnbd_split of the medians (what the merge buys: throughput > 1 and "
+                 "latency, CPU, packets < 1 are wins).")
+        L.append("")
+        L.extend(variant_table("ibnbd_split", "ibnbd", med, spread, rounds, jobs))
         L.append("")
 
     if rxe:
@@ -638,8 +658,9 @@ def main():
                 fmt(g("max_vcpu_busy_pct")), fmt(g("pkts_per_io")), fmt(g("sends_per_io")), fmt(g("ctxt_per_io")),
                 fmt(g("ipi_per_io")), fmt(g("retries"))))
     L.append("")
-    if pngs and ("ibnbd_rinv" in targets or "ibnbd_inv" in targets):
-        L.append("Plots: `ibnbd rinv=Y` = ibnbd remote_invalidate=Y, `ibnbd ainv=Y` = ibnbd always_invalidate=Y.")
+    if pngs and ("ibnbd_rinv" in targets or "ibnbd_inv" in targets or "ibnbd_split" in targets):
+        L.append("Plots: `ibnbd merge=N` = ibnbd merge_read_answer=N, `ibnbd rinv=Y` = ibnbd "
+                 "remote_invalidate=Y, `ibnbd ainv=Y` = ibnbd always_invalidate=Y.")
         L.append("")
     for p in pngs:
         L.append("![%s](%s)" % (p, os.path.relpath(os.path.join(a.docdir, p), os.path.dirname(a.doc) or ".")))

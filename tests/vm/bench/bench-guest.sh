@@ -2,7 +2,7 @@
 # Guest side of `make bench` (scripts/bench.sh boots the guest and runs this).
 # Usage (inside the test guest only):
 #   bench-guest.sh ROUNDS RUNTIME_SEC TARGETS JOBS [SERVER_TREE]
-#   TARGETS  comma list of local,ibnbd,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe
+#   TARGETS  comma list of local,ibnbd,ibnbd_split,ibnbd_rinv,ibnbd_inv,rnbd,nvme,rxe
 #            (rxe = perftest raw soft-RoCE)
 #   JOBS     comma list of fio job names (see job_opts below)
 #   SERVER_TREE  tree to load ibtrs-server.ko / ibnbd-server.ko from (default
@@ -14,6 +14,11 @@
 # rxe0, client 10.99.0.2 on rxe1, policy routing so the bytes cross the wire):
 #   local  /dev/nullb0                      the ceiling
 #   ibnbd  /dev/ibnbdN   ibnbd-client -> ibnbd-server (nullb1), port 1235
+#   ibnbd_split /dev/ibnbdN  the ibnbd device itself, its jobs run with
+#                        ibtrs-server merge_read_answer=N (a READ's data in
+#                        an RDMA WRITE, then a zero-length WRITE_WITH_IMM
+#                        answer, as upstream rtrs-server answers); the module
+#                        default again after them
 #   ibnbd_rinv /dev/ibnbdN  the ibnbd device itself, its jobs run with
 #                        ibtrs-client remote_invalidate=Y (the server
 #                        invalidates READ buffers with a SEND_WITH_INV, as
@@ -149,9 +154,10 @@ ibnbd_meta() { # ibnbd_meta TARGET ALWAYS_INVALIDATE: set-up facts of that targe
 	meta "{\"$1\":{\"dev\":\"${DEV[$1]}\",\"sess_queue_depth\":$(cat $p/sess_queue_depth),\"max_chunk_size\":$(cat $p/max_chunk_size),\"always_invalidate\":\"$2\",\"max_hw_sectors_kb\":$(cat /sys/block/$b/queue/max_hw_sectors_kb),\"nr_hw_queues\":$(nr_hwq $b),\"nr_requests\":$(cat /sys/block/$b/queue/nr_requests)}}"
 }
 AINV=/sys/module/ibtrs_server/parameters/always_invalidate
-# ibnbd_rinv runs on the ibnbd device: it needs that set-up.
-if has_target ibnbd_rinv && ! has_target ibnbd; then TARGETS+=(ibnbd); fi
+# ibnbd_rinv and ibnbd_split run on the ibnbd device: they need that set-up.
+if { has_target ibnbd_rinv || has_target ibnbd_split; } && ! has_target ibnbd; then TARGETS+=(ibnbd); fi
 RINV=/sys/module/ibtrs_client/parameters/remote_invalidate
+MERGE=/sys/module/ibtrs_server/parameters/merge_read_answer
 if has_target ibnbd || has_target ibnbd_inv; then
 	load_ko "$SERVER_TREE/ibtrs/ibtrs-server.ko"
 	load_ko "$SERVER_TREE/ibnbd/server/ibnbd-server.ko" dev_search_path=/ port_nr=$IBNBD_PORT
@@ -164,6 +170,12 @@ if has_target ibnbd || has_target ibnbd_inv; then
 	AINV_DEFAULT=$(cat $AINV)
 	RINV_DEFAULT=$(cat $RINV)
 	meta "{\"ibtrs_client_remote_invalidate_default\":\"$RINV_DEFAULT\"}"
+	if [[ -e $MERGE ]]; then
+		MERGE_DEFAULT=$(cat $MERGE)
+		meta "{\"ibtrs_server_merge_read_answer_default\":\"$MERGE_DEFAULT\"}"
+	elif has_target ibnbd_split; then
+		die "ibnbd_split: $SERVER_TREE/ibtrs/ibtrs-server.ko has no merge_read_answer parameter"
+	fi
 fi
 if has_target ibnbd; then
 	echo "bench: ibnbd set-up ($(date -u +%T))"
@@ -178,6 +190,7 @@ if has_target ibnbd; then
 	mem_report ibnbd additional_device "$m1" "$m2"
 	ibnbd_meta ibnbd N
 	DEV[ibnbd_rinv]=${DEV[ibnbd]}
+	DEV[ibnbd_split]=${DEV[ibnbd]}
 fi
 # A second session of the same client and server whose paths take
 # always_invalidate=Y.
@@ -265,7 +278,7 @@ if has_target nvme; then
 	meta "{\"nvme\":{\"dev\":\"${DEV[nvme]}\",\"max_hw_sectors_kb\":$(cat /sys/block/$b/queue/max_hw_sectors_kb),\"nr_hw_queues\":$(nr_hwq "${pb:-$b}"),\"nr_requests\":$(cat /sys/block/${pb:-$b}/queue/nr_requests),\"inline_data_size\":$(cat /sys/kernel/config/nvmet/ports/1/param_inline_data_size 2>/dev/null || echo null)}}"
 fi
 
-for t in local ibnbd ibnbd_rinv rnbd nvme ibnbd_inv; do
+for t in local ibnbd ibnbd_split ibnbd_rinv rnbd nvme ibnbd_inv; do
 	has_target "$t" && echo "bench: $t = ${DEV[$t]}"
 done
 
@@ -383,19 +396,23 @@ run_perftest() { # run_perftest ROUND TOOL EXTRA_ARGS...
 # ----------------------------------------------------------------- rounds
 for ((r = 1; r <= ROUNDS; r++)); do
 	# ibnbd_inv right after ibnbd: their ratio is the figure it is here for.
-	# ibnbd_rinv right after ibnbd too, on the same device. Odd rounds run
+	# ibnbd_split and ibnbd_rinv right after ibnbd too, on the same device. Odd rounds run
 	# the targets in this order, even rounds in reverse (A B C, C B A, ...):
 	# whatever the position in a round costs (seen: the first network target
 	# after local had a slower QD1 job) falls on every target alike.
 	((r == 1)) && meta '{"round_order":"alternating"}'
-	order=(local ibnbd ibnbd_rinv ibnbd_inv rnbd nvme)
-	if ((r % 2 == 0)); then order=(nvme rnbd ibnbd_inv ibnbd_rinv ibnbd local); fi
+	order=(local ibnbd ibnbd_split ibnbd_rinv ibnbd_inv rnbd nvme)
+	if ((r % 2 == 0)); then order=(nvme rnbd ibnbd_inv ibnbd_rinv ibnbd_split ibnbd local); fi
 	for t in "${order[@]}"; do
 		has_target "$t" || continue
 		if [[ $t == ibnbd_rinv ]]; then
 			echo Y >$RINV
 			run_fio "$r" "$t"
 			echo "$RINV_DEFAULT" >$RINV
+		elif [[ $t == ibnbd_split ]]; then
+			echo N >$MERGE
+			run_fio "$r" "$t"
+			echo "$MERGE_DEFAULT" >$MERGE
 		else
 			run_fio "$r" "$t"
 		fi
