@@ -591,17 +591,16 @@ bool SrvCon::post_resp(ibtrs_srv_op* op, int err) {
     const u32 imm = wire::io_rsp_imm(buf_id, err, inval).value();
     // [data WRITE] -> [REG_MR, new key] -> [SEND_WITH_INV] -> answer; the
     // client sees the answer last, after everything before it executed.
-    // A READ that needs neither REG_MR nor SEND_WITH_INV gets its data and
-    // answer in one WRITE_WITH_IMM (merge_read_answer).
     rdma::SendWr wrs[5];
     u32 n = 0;
     rdma::Sge sge, rkey_sge;
+    const bool has_data = read && err == 0 && req.has_desc;
     // Nothing has to happen between the data and the answer (no REG_MR,
-    // no SEND_WITH_INV): one WRITE_WITH_IMM carries both. Its receive
-    // completes at the client after all of its data is placed.
-    const bool merged = read && err == 0 && req.has_desc && !p->always_inv && !inval &&
+    // no SEND_WITH_INV): one WRITE_WITH_IMM carries both (merge_read_answer).
+    // Its receive completes at the client after all of its data is placed.
+    const bool merged = has_data && !p->always_inv && !inval &&
                         __atomic_load_n(&ibtrs_srv_merge_read_answer, __ATOMIC_RELAXED);
-    if (read && err == 0 && req.has_desc) {
+    if (has_data) {
       const ChunkRef& c = p->chunk_refs[buf_id];
       // Invalidated, the chunk's MR has no valid lkey either: read the
       // chunk through the PD's DMA lkey instead.

@@ -393,6 +393,15 @@ run_perftest() { # run_perftest ROUND TOOL EXTRA_ARGS...
 	grep -E '^ *[0-9]+ +[0-9]+' "$WORK/perf-clt.log" | sed 's/^/    /' || true
 }
 
+# run_fio_with PARAM VALUE DEFAULT ROUND TARGET: run_fio with the module
+# parameter file PARAM set to VALUE, then back to DEFAULT (the variants that
+# are the ibnbd device itself under another setting).
+run_fio_with() {
+	echo "$2" >"$1"
+	run_fio "$4" "$5"
+	echo "$3" >"$1"
+}
+
 # ----------------------------------------------------------------- rounds
 for ((r = 1; r <= ROUNDS; r++)); do
 	# ibnbd_inv right after ibnbd: their ratio is the figure it is here for.
@@ -405,17 +414,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	if ((r % 2 == 0)); then order=(nvme rnbd ibnbd_inv ibnbd_rinv ibnbd_split ibnbd local); fi
 	for t in "${order[@]}"; do
 		has_target "$t" || continue
-		if [[ $t == ibnbd_rinv ]]; then
-			echo Y >$RINV
-			run_fio "$r" "$t"
-			echo "$RINV_DEFAULT" >$RINV
-		elif [[ $t == ibnbd_split ]]; then
-			echo N >$MERGE
-			run_fio "$r" "$t"
-			echo "$MERGE_DEFAULT" >$MERGE
-		else
-			run_fio "$r" "$t"
-		fi
+		case $t in
+		ibnbd_rinv) run_fio_with "$RINV" Y "$RINV_DEFAULT" "$r" "$t" ;;
+		ibnbd_split) run_fio_with "$MERGE" N "$MERGE_DEFAULT" "$r" "$t" ;;
+		*) run_fio "$r" "$t" ;;
+		esac
 	done
 	if has_target rxe; then
 		run_perftest "$r" ib_write_bw -D "$RUNTIME"
